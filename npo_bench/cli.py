@@ -1,0 +1,239 @@
+"""The ``npo-bench`` command line: one small function per command, each delegating to the library.
+
+Importing this module is cheap (no torch); commands import what they need when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from npo_bench import __version__
+from npo_bench.errors import UserError
+
+EPILOG = """\
+quick start:
+  npo-bench run                              # warm-up (cached) + GRPO on the tiny CPU preset, then evaluate
+  npo-bench run --source grpo --seed 1       # another seed
+  npo-bench run --resume runs/NAME           # continue a killed run exactly where it stopped
+  npo-bench eval --model runs/NAME --benchmarks synthetic
+  npo-bench config --explain                 # every config key with its default and meaning
+
+configuration: defaults < --preset < --config FILE < flags < --set key=value (dotted keys, e.g. trainer.lr=1e-4).
+Unknown keys and wrong types are errors. Environment: NPO_BENCH_CACHE (warm-up cache), NPO_BENCH_LOAD_PLUGINS,
+NPO_BENCH_DISABLE_PLUGINS, NPO_BENCH_TRACE_PLUGINS.
+"""
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration")
+    group.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
+    group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset")
+    group.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one key, e.g. --set trainer.lr=1e-4 (repeatable)",
+    )
+
+
+def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
+    from npo_bench.config import resolve
+
+    return resolve(args.preset, args.config, args.overrides, extra)
+
+
+# ---- commands --------------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train one run (warm-up cached), evaluating the base, every few steps and at the end."""
+    from npo_bench.config import from_dict
+    from npo_bench.runs import RunDir
+    from npo_bench.trainer.loop import Run, create_run
+
+    if args.resume:
+        run = RunDir.open(Path(args.resume))
+        config = from_dict(run.resolved_config(), where=str(run.path / "config.yaml"))
+    else:
+        extra: dict[str, Any] = {}
+        if args.source:
+            extra.setdefault("source", {})["name"] = args.source
+        if args.seed is not None:
+            extra["seed"] = args.seed
+        if args.name:
+            extra["name"] = args.name
+        if args.steps is not None:
+            extra.setdefault("trainer", {})["steps"] = args.steps
+        if args.runs_dir:
+            extra["runs_dir"] = args.runs_dir
+        config = _resolve(args, extra)
+        _check_plugins(config)
+        passed = {"preset": args.preset, "config": args.config, "overrides": args.overrides, "flags": extra}
+        run = create_run(config, passed)
+    print(f"run directory: {run.path}", file=sys.stderr)
+    try:
+        final = Run(config, run).execute(resume=bool(args.resume))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
+        return 130
+    _print_scores(final)
+    print(f"run directory: {run.path}")
+    return 0
+
+
+def _check_plugins(config: Any) -> None:
+    """Fail before any work if a named plugin does not exist."""
+    from npo_bench.host import get_host
+
+    host = get_host()
+    host.get("source", config.source.name)
+    host.get("backend", config.backend)
+    host.get("benchmark", config.task.benchmark)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Build (or reuse) the SFT-warmed base checkpoint of a preset and print its regime report."""
+    from npo_bench.trainer.warmup import REPORT_FILE, base_model_dir, cache_root, run_warmup, warmup_key
+
+    config = _resolve(args)
+    target = cache_root(config) / "warmup" / warmup_key(config)
+    if args.force or not (target / REPORT_FILE).exists():
+        run_warmup(config, target, lambda line: print(line, file=sys.stderr))
+    path = base_model_dir(config)
+    print(json.dumps(json.loads((path / REPORT_FILE).read_text()), indent=2))
+    print(f"base checkpoint: {path}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate a model directory, a checkpoint or a run's final checkpoint on benchmarks."""
+    from npo_bench.evaluate_cli import evaluate_model
+
+    config = _resolve(args)
+    results = evaluate_model(
+        config, args.model, args.benchmarks.split(","), limit=args.limit, batch_size=args.batch_size, out=args.out
+    )
+    for name, result in results.items():
+        print(f"{name}:")
+        _print_scores({f"  {k}": v for k, v in result.scores.items()})
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List every plugin with its version, hooks and what it registers."""
+    from npo_bench.host import get_host
+
+    rows = get_host().describe_plugins()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        version = f" {row['version']}" if row["version"] else ""
+        print(f"{row['name']}{version}: {', '.join(row['registers']) or '(no registrations)'}")
+        print(f"    hooks: {', '.join(row['hooks'])}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the resolved config as YAML (or every key's meaning with --explain)."""
+    import yaml
+
+    from npo_bench.config import explain, to_dict
+
+    if args.explain:
+        for key, default, help_text in explain():
+            print(f"{key:32s} {default:18s} {help_text}")
+        return 0
+    print(yaml.safe_dump(to_dict(_resolve(args)), sort_keys=False), end="")
+    return 0
+
+
+def _print_scores(scores: dict[str, float]) -> None:
+    for key, value in scores.items():
+        print(f"{key:28s} {value:.4f}")
+
+
+# ---- parser ----------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="npo-bench",
+        description="Train and evaluate NPO and its RLVR rivals (GRPO, LUFFY, ExGRPO, RLEP) through one harness.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"npo-bench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
+    _add_config_options(run)
+    run.add_argument("--source", help="guidance source plugin (see `npo-bench plugins`) [grpo]")
+    run.add_argument("--seed", type=int, help="RL seed [0]")
+    run.add_argument("--steps", type=int, help="optimizer steps (trainer.steps)")
+    run.add_argument("--name", help="run directory name (default: PRESET-SOURCE-seedN-TIMESTAMP)")
+    run.add_argument("--runs-dir", help="parent folder of run directories [runs]")
+    run.add_argument("--resume", metavar="RUN", help="continue the run directory RUN from its newest checkpoint")
+    run.set_defaults(handler=cmd_run)
+
+    warm = sub.add_parser("warmup", help=cmd_warmup.__doc__, description=cmd_warmup.__doc__)
+    _add_config_options(warm)
+    warm.add_argument("--force", action="store_true", help="rebuild even when cached")
+    warm.set_defaults(handler=cmd_warmup)
+
+    ev = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
+    _add_config_options(ev)
+    ev.add_argument("--model", required=True, metavar="DIR|RUN", help="HF model dir, checkpoint dir or run dir")
+    ev.add_argument("--benchmarks", default="synthetic", help="comma-separated benchmark names [%(default)s]")
+    ev.add_argument("--limit", type=int, help="evaluate only the first N items (for quick checks)")
+    ev.add_argument("--batch-size", type=int, help="prompts per generation batch (eval.batch_size)")
+    ev.add_argument("--out", metavar="DIR", help="where to write <benchmark>.json (default: RUN/eval or ./eval)")
+    ev.set_defaults(handler=cmd_eval)
+
+    plugins = sub.add_parser("plugins", help=cmd_plugins.__doc__, description=cmd_plugins.__doc__)
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(handler=cmd_plugins)
+
+    config = sub.add_parser("config", help=cmd_config.__doc__, description=cmd_config.__doc__)
+    _add_config_options(config)
+    config.add_argument("--explain", action="store_true", help="list every key with its default and meaning")
+    config.set_defaults(handler=cmd_config)
+
+    from npo_bench.host import get_host
+
+    try:
+        get_host().pm.hook.npo_bench_register_commands(subparsers=sub)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"a plugin failed while adding CLI commands: {type(exc).__name__}: {exc}") from exc
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 1
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,366 @@
+"""The configuration schema (dataclasses), YAML presets and dotted ``--set a.b=c`` overrides.
+
+Precedence: dataclass defaults < preset YAML (``extends:`` chains allowed) < ``--config FILE`` < ``--set`` overrides.
+Unknown keys and wrong types are errors naming the file (or override) and the field, with a "did you mean" hint.
+Every field carries its documentation as ``metadata["help"]``; ``npo-bench config --explain`` prints them.
+Where the NPO paper or a baseline's repo states a value, the help text cites it; where it is silent the default is
+our documented choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from npo_bench.errors import UserError, did_you_mean
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+def _section(cls: type, help: str) -> Any:
+    return field(default_factory=cls, metadata={"help": help})
+
+
+@dataclass
+class TinyModelConfig:
+    arch: str = _f("qwen3_vl", "architecture of the tiny random-init policy: qwen3_vl | qwen2_5_vl | qwen2_vl")
+    hidden_size: int = _f(128, "text hidden size")
+    intermediate_size: int = _f(384, "text MLP size")
+    num_layers: int = _f(4, "text decoder layers")
+    num_heads: int = _f(4, "attention heads")
+    num_kv_heads: int = _f(2, "key/value heads (GQA)")
+    vision_depth: int = _f(2, "vision transformer blocks")
+    vision_hidden: int = _f(64, "vision hidden size")
+    vocab_size: int = _f(512, "target BPE vocabulary (the trained tokenizer may come out smaller)")
+    init_seed: int = _f(0, "seed of the random initialisation and tokenizer training")
+
+
+@dataclass
+class ModelConfig:
+    path: str | None = _f(None, "local HF model directory (e.g. Qwen3-VL-8B-Instruct); empty = build the tiny model")
+    tiny: TinyModelConfig = _section(TinyModelConfig, "the tiny model built when `path` is empty")
+    dtype: str = _f("float32", "float32 | bfloat16 | float16")
+    device: str = _f("auto", "cpu | cuda | auto (cuda when available)")
+    attn_implementation: str = _f("sdpa", "sdpa | eager | flash_attention_2")
+    min_pixels: int = _f(128 * 128, "image processor lower bound on pixels per image")
+    max_pixels: int = _f(128 * 128, "image processor upper bound on pixels per image")
+    threads: int | None = _f(None, "torch CPU threads (empty = torch's default)")
+
+
+@dataclass
+class TaskConfig:
+    benchmark: str = _f("synthetic", "benchmark plugin that provides training prompts and the held-out split")
+    train_split: str = _f("train", "split used for training prompts")
+    test_split: str = _f("test", "held-out split evaluated during and after training")
+    train_size: int = _f(4000, "number of training prompts")
+    test_size: int = _f(500, "number of held-out items")
+    seed: int = _f(1, "data seed (train and test use disjoint seed streams)")
+    prompt_template: str = _f(
+        "{question}\nThink briefly inside <think></think>, then give the final answer inside <answer></answer>.",
+        "user text around the question; `{question}` is replaced",
+    )
+    options: dict[str, Any] = _f({}, "benchmark-specific options (synthetic: families, levels, grid, cell_px)")
+
+
+@dataclass
+class WarmupConfig:
+    enabled: bool = _f(True, "run the SFT warm-up (a real instruct model usually needs none: set false)")
+    split: str = _f("warmup", "benchmark split with reference solutions (meta['solution']) to imitate")
+    size: int = _f(4000, "number of SFT examples (cycled)")
+    lr: float = _f(2e-3, "AdamW learning rate of the SFT warm-up")
+    batch_size: int = _f(32, "sequences per SFT step")
+    max_steps: int = _f(2000, "hard cap on SFT steps")
+    check_every: int = _f(25, "probe the pass rate every this many SFT steps")
+    probe_prompts: int = _f(64, "train prompts in each probe")
+    probe_samples: int = _f(8, "samples per probe prompt (training temperature)")
+    target_pass_rate: float = _f(
+        0.2, "stop once the probe pass rate reaches this (the base must sit in 10–40%, ≥30% prompts at 0/8)"
+    )
+    report_prompts: int = _f(256, "train prompts in the final regime report (n = rollout.n samples each)")
+    seed: int = _f(0, "seed of the warm-up data order and sampling")
+
+
+@dataclass
+class RolloutConfig:
+    n: int = _f(8, "rollouts per prompt (group size; NPO/siblings use 8)")
+    prompts_per_step: int = _f(16, "prompts per rollout batch (paper: 256 on 32 GPUs)")
+    temperature: float = _f(1.0, "sampling temperature (siblings: 1.0)")
+    top_p: float = _f(1.0, "nucleus sampling mass (siblings: 1.0)")
+    max_new_tokens: int = _f(48, "response length cap")
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = _f(200, "optimizer steps (one per rollout batch when mini_batches = 1)")
+    lr: float = _f(1e-6, "AdamW learning rate (paper siblings: 1e-6 for an 8B model)")
+    weight_decay: float = _f(0.01, "AdamW weight decay (siblings: 0.01)")
+    betas: list[float] = _f([0.9, 0.999], "AdamW betas")
+    grad_clip: float = _f(1.0, "max global grad norm (siblings: 1.0)")
+    clip_eps_low: float = _f(0.2, "PPO clip ε_low (DAPO clip-higher; siblings: 0.2)")
+    clip_eps_high: float = _f(0.28, "PPO clip ε_high (DAPO clip-higher; siblings: 0.28)")
+    loss_agg: str = _f("token_mean", "token_mean (EasyR1 default) | seq_mean_token_mean (GRPO paper form)")
+    advantage: str = _f("mean_std", "mean_std (GRPO) | mean (Dr.GRPO / LUFFY: no std normalisation)")
+    adv_eps: float = _f(1e-6, "ε added to the group std")
+    kl_coef: float = _f(0.0, "k3 KL-to-reference coefficient (siblings: off)")
+    mini_batches: int = _f(1, "optimizer steps per rollout batch (1 = on-policy, ratio ≡ 1 at the update)")
+    format_weight: float = _f(0.0, "reward = (1-w)·accuracy + w·format (siblings use 0.1 for math)")
+    save_every: int = _f(25, "checkpoint every this many steps (the final step is always saved)")
+    keep_checkpoints: int = _f(0, "keep only the newest K periodic checkpoints (0 = keep all: NPO rolls back to them)")
+    eval_every: int = _f(50, "held-out evaluation every this many steps (0 = only at start and end)")
+
+
+@dataclass
+class EvalConfig:
+    temperature: float = _f(0.0, "0 = greedy decoding for held-out accuracy")
+    top_p: float = _f(1.0, "nucleus mass when temperature > 0")
+    max_new_tokens: int = _f(48, "response length cap")
+    batch_size: int = _f(128, "prompts per generation batch")
+    size: int | None = _f(None, "evaluate only the first N held-out items (empty = task.test_size)")
+
+
+@dataclass
+class SourceConfig:
+    name: str = _f("grpo", "guidance source plugin (grpo = no guidance)")
+    options: dict[str, Any] = _f({}, "source-specific options (see `npo-bench sources`)")
+
+
+@dataclass
+class RunConfig:
+    name: str | None = _f(None, "run directory name under runs_dir (empty = derived from preset, source, seed)")
+    preset: str = _f("tiny-cpu", "the preset this config was resolved from")
+    seed: int = _f(0, "seed of the RL run (sampling, data order)")
+    runs_dir: str = _f("runs", "where run directories are created")
+    cache_dir: str | None = _f(None, "cache for warm-up checkpoints (empty = $NPO_BENCH_CACHE or ~/.cache/npo-bench)")
+    backend: str = _f("embedded", "training backend plugin")
+    verifier: str = _f("auto", "verifier for rewards and scoring (auto = chosen per item by the benchmark)")
+    model: ModelConfig = _section(ModelConfig, "the policy")
+    task: TaskConfig = _section(TaskConfig, "training prompts and the held-out split")
+    warmup: WarmupConfig = _section(WarmupConfig, "SFT warm-up that produces the base checkpoint")
+    rollout: RolloutConfig = _section(RolloutConfig, "on-policy sampling")
+    trainer: TrainerConfig = _section(TrainerConfig, "the GRPO optimisation")
+    eval: EvalConfig = _section(EvalConfig, "held-out evaluation")
+    source: SourceConfig = _section(SourceConfig, "guidance source")
+
+
+# ---- type checking and coercion ---------------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (int→float allowed); raise a UserError naming ``where``."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except UserError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected a mapping of {tp.__name__} fields, got {type(value).__name__}")
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool):
+        raise UserError(f"{where}: expected int, got bool {value!r}")
+    if not isinstance(value, tp):
+        raise UserError(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in hints:
+            raise UserError(f"{where}: unknown key {key!r}", hint=did_you_mean(str(key), names))
+        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}" if where else key)
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
+    """Build a RunConfig from plain data, checking every key and type."""
+    return _build(RunConfig, data, where)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+# ---- YAML presets and overrides -----------------------------------------------------------------------------------
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def builtin_config_dir(kind: str) -> Path:
+    """Folder of built-in YAML files of one kind: presets | methods | models."""
+    return Path(str(resources.files("npo_bench_configs") / kind))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_preset_data(name: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The merged plain data of a built-in preset, following ``extends:``."""
+    folder = builtin_config_dir("presets")
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = [p.stem for p in folder.glob("*.yaml")]
+        raise UserError(f"unknown preset {name!r}", hint=did_you_mean(name, known))
+    if name in _seen:
+        raise UserError(f"preset {name!r} extends itself through {' -> '.join(_seen)}")
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent:
+        data = _deep_merge(load_preset_data(parent, (*_seen, name)), data)
+    _check_keys(data, path)
+    return data
+
+
+def _check_keys(data: dict[str, Any], origin: Path | str) -> None:
+    try:
+        from_dict(data, where="")
+    except UserError as exc:
+        raise UserError(f"{origin}: {exc.message.lstrip(': ')}", exc.hint) from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"trainer.lr=1e-6"`` → (["trainer", "lr"], 1e-06); the value is parsed as YAML (numbers, lists, null)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set {text!r}: expected KEY=VALUE, e.g. trainer.lr=1e-6")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str) and _looks_like_float(value):
+        value = float(value)  # YAML 1.1 reads "1e-6" as a string
+    return key.strip().split("."), value
+
+
+def _looks_like_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return any(c in text.lower() for c in ".e") and text.strip().lower() not in ("nan", "inf", "-inf")
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: Any, origin: str) -> None:
+    node: Any = data
+    cls: Any = RunConfig
+    for i, part in enumerate(path):
+        if cls is not None and dataclasses.is_dataclass(cls):
+            hints = typing.get_type_hints(cls)
+            if part not in hints:
+                names = [f.name for f in dataclasses.fields(cls)]
+                raise UserError(f"{origin}: unknown key {'.'.join(path[: i + 1])!r}", hint=did_you_mean(part, names))
+            cls = hints[part]
+            cls = next((a for a in typing.get_args(cls) if dataclasses.is_dataclass(a)), cls)
+        else:
+            cls = None  # inside a free-form options mapping
+        if i == len(path) - 1:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"{origin}: {'.'.join(path[: i + 1])} is not a mapping")
+
+
+def resolve(
+    preset: str = "tiny-cpu",
+    config_file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Defaults < preset < config file < ``extra`` (CLI flags) < ``--set`` overrides, every layer checked."""
+    data = load_preset_data(preset)
+    data["preset"] = preset
+    if config_file is not None:
+        path = Path(config_file)
+        file_data = _read_yaml(path)
+        if "extends" in file_data:
+            data = load_preset_data(file_data.pop("extends"))
+        _check_keys(file_data, path)
+        data = _deep_merge(data, file_data)
+    if extra:
+        data = _deep_merge(data, extra)
+    for text in overrides:
+        path_parts, value = parse_override(text)
+        _set_path(data, path_parts, value, f"--set {text}")
+    return from_dict(data, where="config")
+
+
+def config_hash(*sections: Any) -> str:
+    """A short stable hash of config sections (dataclasses or plain data)."""
+    payload = [to_dict(s) if dataclasses.is_dataclass(s) else s for s in sections]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def explain(cls: type = RunConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, default, help) for every leaf field, in declaration order."""
+    rows = []
+    instance = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(instance, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            rows.extend(explain(type(value), key + "."))
+        else:
+            rows.append((key, json.dumps(value), f.metadata.get("help", "")))
+    return rows

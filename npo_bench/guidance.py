@@ -1,0 +1,71 @@
+"""The two protocols that let a guidance source drive a training backend.
+
+A backend (embedded PyTorch loop, OpenRLHF) implements ``TrainerControl``; a guidance source (a plugin) implements
+``GuidanceSource``. Per optimizer step the backend calls, in order::
+
+    source.before_step(ctl)        # may save, train ahead (ctl.train), harvest (ctl.sample), roll back (ctl.restore)
+    groups = generate + verify     # n on-policy rollouts per prompt, rewards from the verifier
+    source.guide(groups)           # -> list[Injection]: group surgery for this step (p̂ from the on-policy group)
+    advantages + loss + update     # over the mixed groups, per-sample loss modes
+    source.after_step(stats)       # observe (mistake pool, replay buffer, trigger)
+
+``ctl.train`` runs plain GRPO steps *without* calling the source (a scout run). Source state travels in every
+checkpoint through ``state_dict``/``load_state_dict``, so ``--resume`` and rollbacks restore it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
+
+
+@runtime_checkable
+class TrainerControl(Protocol):
+    """What a guidance source may ask of a training backend."""
+
+    @property
+    def step(self) -> int:
+        """Optimizer steps completed so far (the next step is ``step + 1``)."""
+
+    def save(self, tag: str) -> CheckpointRef:
+        """Save weights, optimizer, RNG, data cursor and source state under ``tag``."""
+
+    def restore(self, ref: CheckpointRef) -> None:
+        """Roll back to ``ref``: afterwards the backend replays exactly the same prompts with the same weights."""
+
+    def train(self, steps: int) -> None:
+        """Run ``steps`` plain GRPO steps (no guidance): a scout run ahead."""
+
+    def sample(
+        self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
+    ) -> list[list[Trajectory]]:
+        """``n`` verified trajectories per prompt from the current weights or a saved checkpoint."""
+
+    def logprobs(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
+        """Per-token log-probs (L,) of each trajectory under the current weights or a saved checkpoint."""
+
+    def prompts_between(self, start: int, end: int) -> list[Prompt]:
+        """The prompts that steps ``start + 1 … end`` see (the data order is deterministic)."""
+
+
+@runtime_checkable
+class GuidanceSource(Protocol):
+    """A plugin that changes the composition of groups (and may control the trainer around a step)."""
+
+    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None: ...
+
+    def before_step(self, ctl: TrainerControl) -> None: ...
+
+    def guide(self, groups: Sequence[Group]) -> list[Injection]: ...
+
+    def after_step(self, stats: StepStats) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...

@@ -1,0 +1,123 @@
+"""Load a policy from a local HF directory: a Qwen-VL model + video-free processor, or a text-only causal LM.
+
+This is the one path every model takes: a real ``Qwen3-VL-8B-Instruct`` on a GPU machine and the tiny random-init
+model built by :mod:`npo_bench.policy.tiny` (saved with ``save_pretrained``) on a 2-core CPU.
+Nothing is downloaded: a name that is not a local directory is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from npo_bench.errors import UserError
+from npo_bench.policy.processor import PROCESSORS
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class Policy:
+    """A model with its processor/tokenizer and the token ids the rollout code needs."""
+
+    model: Any  # transformers PreTrainedModel
+    tokenizer: Any
+    processor: Any | None  # None for text-only models
+    path: Path
+    model_type: str
+    eos_ids: list[int] = field(default_factory=list)
+    pad_id: int = 0
+    suppress_ids: list[int] = field(default_factory=list)  # special tokens the policy must never sample
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def is_vlm(self) -> bool:
+        return self.processor is not None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"model.device={name!r} but no CUDA device is available", hint="use model.device=cpu")
+    return torch.device(name)
+
+
+def read_model_type(path: Path) -> str:
+    config_file = path / "config.json"
+    if not path.is_dir():
+        raise UserError(f"model directory {path} does not exist", hint="pass a local HF model directory or a run")
+    if not config_file.is_file():
+        raise UserError(f"model directory {path} has no config.json", hint="is this a save_pretrained directory?")
+    try:
+        return str(json.loads(config_file.read_text())["model_type"])
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise UserError(f"{config_file}: unreadable model config ({exc})") from None
+
+
+def load_policy(
+    path: str | Path,
+    device: str = "auto",
+    dtype: str = "float32",
+    attn_implementation: str = "sdpa",
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+) -> Policy:
+    """Load model + processor from ``path`` (never from the hub)."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig
+
+    path = Path(path)
+    model_type = read_model_type(path)
+    if dtype not in DTYPES:
+        raise UserError(f"model.dtype={dtype!r} is not supported", hint=f"known: {', '.join(DTYPES)}")
+    kwargs = {"dtype": DTYPES[dtype], "attn_implementation": attn_implementation, "local_files_only": True}
+    try:
+        if model_type in PROCESSORS:
+            processor = PROCESSORS[model_type].from_pretrained(path, local_files_only=True)
+            if min_pixels is not None and max_pixels is not None:
+                processor.image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+            tokenizer = processor.tokenizer
+            model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+        else:
+            processor = None
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot load the model in {path}: {first_line}", hint="corrupt or incomplete checkpoint?") from None
+    model.to(resolve_device(device))
+    tokenizer.padding_side = "left"
+    return Policy(
+        model=model,
+        tokenizer=tokenizer,
+        processor=processor,
+        path=path,
+        model_type=model_type,
+        eos_ids=_eos_ids(path, tokenizer, GenerationConfig),
+        pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+        suppress_ids=_suppress_ids(tokenizer),
+    )
+
+
+def _eos_ids(path: Path, tokenizer: Any, generation_config_cls: Any) -> list[int]:
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    try:
+        generation_config = generation_config_cls.from_pretrained(path, local_files_only=True)
+        eos = generation_config.eos_token_id
+        ids.update(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    except OSError:
+        pass
+    return sorted(i for i in ids if i is not None)
+
+
+def _suppress_ids(tokenizer: Any) -> list[int]:
+    names = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|im_start|>", "<pad>")
+    vocab = tokenizer.get_vocab()
+    return sorted(vocab[name] for name in names if name in vocab)

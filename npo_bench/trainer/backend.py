@@ -1,0 +1,205 @@
+"""The embedded backend: a PyTorch + transformers GRPO trainer on one device that implements ``TrainerControl``.
+
+It owns the training state (policy, optimizer, step, RNG, data stream) and wires the phases of
+:mod:`npo_bench.trainer.step` together; guidance sources drive it through the ``TrainerControl`` methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from npo_bench.benchmark import make_benchmark
+from npo_bench.config import RunConfig, to_dict
+from npo_bench.errors import UserError
+from npo_bench.grpo.groups import apply_injections
+from npo_bench.guidance import GuidanceSource
+from npo_bench.policy.batching import collate, encode_prompt
+from npo_bench.policy.loading import load_policy
+from npo_bench.policy.logprobs import response_token_stats
+from npo_bench.runs import RunDir
+from npo_bench.trainer import checkpoints
+from npo_bench.trainer.data import PromptStream
+from npo_bench.trainer.step import (
+    Timer,
+    compute_advantages,
+    flatten,
+    generate,
+    rollout_metrics,
+    update_policy,
+    verify_groups,
+)
+from npo_bench.types import CheckpointRef, Prompt, StepStats, Trajectory
+
+StepCallback = Callable[[int, dict[str, float]], None]
+
+
+class EmbeddedBackend:
+    """GRPO on one device. ``run_step`` is one guided step; ``train`` runs plain (scout) steps."""
+
+    def __init__(self, config: RunConfig, run: RunDir, base_model: Path, on_step: StepCallback | None = None):
+        self.config = config
+        self.run = run
+        self.on_step = on_step
+        if config.model.threads:
+            torch.set_num_threads(config.model.threads)
+        torch.manual_seed(config.seed)
+        m = config.model
+        self.policy = load_policy(base_model, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
+        t = config.trainer
+        self.optimizer = torch.optim.AdamW(
+            self.policy.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=tuple(t.betas)
+        )
+        self.ref_model = copy.deepcopy(self.policy.model).eval() if t.kl_coef > 0 else None
+        self.benchmark = make_benchmark(config.task.benchmark, config.task.options)
+        self.train_prompts = self.benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
+        self.prompt_index = {p.id: p for p in self.train_prompts}
+        self.stream = PromptStream(self.train_prompts, config.rollout.prompts_per_step, config.seed)
+        self.source: GuidanceSource | None = None
+        self._step = 0
+
+    # ---- TrainerControl ------------------------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def save(self, tag: str) -> CheckpointRef:
+        state = {
+            "step": self._step,
+            "optimizer": self.optimizer.state_dict(),
+            "rng": checkpoints.capture_rng(),
+            "source": self.source.state_dict() if self.source is not None else {},
+            "metrics_lines": self.run.metrics.line_count(),
+            "events_lines": self.run.events.line_count(),
+        }
+        return checkpoints.save_checkpoint(self.run.checkpoints, tag, self.policy.model, self.policy.processor, state)
+
+    def restore(self, ref: CheckpointRef) -> None:
+        """Roll the *trainer* back (weights, optimizer, RNG, data cursor); the source keeps its memory."""
+        state = checkpoints.load_trainer_state(ref)
+        checkpoints.load_weights_into(self.policy.model, checkpoints.load_weights(ref), ref.path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        checkpoints.restore_rng(state["rng"])
+        self._step = int(state["step"])
+
+    def resume(self, ref: CheckpointRef) -> None:
+        """Restore everything (source state too) and truncate the logs to what the checkpoint had seen."""
+        self.restore(ref)
+        state = checkpoints.load_trainer_state(ref)
+        if self.source is not None:
+            self.source.load_state_dict(state["source"])
+        self.run.metrics.truncate(int(state["metrics_lines"]))
+        self.run.events.truncate(int(state["events_lines"]))
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            self._grpo_step(guided=False)
+
+    def sample(
+        self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
+    ) -> list[list[Trajectory]]:
+        source = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
+        with self.weights_of(checkpoint):
+            groups = generate(self.policy, prompts, self._with_n(n), source=source)
+        groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
+        return [list(g.trajectories) for g in groups]
+
+    def logprobs(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
+        if not trajectories:
+            return []
+        template = self.config.task.prompt_template
+        encodings = [encode_prompt(self.policy, self._prompt(t.prompt_id), template) for t in trajectories]
+        batch = collate(encodings, [t.response_ids for t in trajectories], self.policy.pad_id)
+        with self.weights_of(checkpoint), torch.no_grad():
+            stats = response_token_stats(self.policy, batch, self.config.rollout.temperature)
+        return [stats.logprobs[i, : t.length].cpu() for i, t in enumerate(trajectories)]
+
+    def prompts_between(self, start: int, end: int) -> list[Prompt]:
+        return self.stream.between(start, end)
+
+    # ---- the guided step ----------------------------------------------------------------------------------------
+    def attach_source(self, source: GuidanceSource) -> None:
+        self.source = source
+        source.setup(self, dict(self.config.source.options))
+
+    def run_step(self) -> StepStats:
+        """One guided optimizer step: the source may act before it and injects into it."""
+        if self.source is not None:
+            self.source.before_step(self)
+        stats = self._grpo_step(guided=True)
+        if self.source is not None:
+            self.source.after_step(stats)
+        return stats
+
+    def _grpo_step(self, guided: bool) -> StepStats:
+        started = time.perf_counter()
+        timer = Timer()
+        step = self._step + 1
+        prompts = self.stream.batch(step)
+        with timer("generate"):
+            groups = generate(self.policy, prompts, self.config)
+        with timer("verify"):
+            groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
+        with timer("guide"):
+            injections = self.source.guide(groups) if guided and self.source is not None else []
+            mixed = apply_injections(groups, injections)
+        unsupported = {mode for m in mixed for mode in m.loss_modes if mode != "on_policy"}
+        if unsupported:
+            raise UserError(f"the embedded backend does not implement loss modes {sorted(unsupported)} yet")
+        with timer("train"):
+            advantages = compute_advantages(mixed, self.config)
+            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template)
+            update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
+        self._step = step
+        metrics = {
+            **rollout_metrics(groups, mixed, self.config.rollout.max_new_tokens),
+            **update,
+            "data/epoch": self.stream.epoch(step),
+            **{f"time/{name}_s": seconds for name, seconds in timer.seconds.items()},
+            "time/step_s": time.perf_counter() - started,
+        }
+        record = {"step": step, "phase": "train" if guided else "scout", **metrics}
+        self.run.metrics.append(record)
+        if self.on_step is not None:
+            self.on_step(step, metrics)
+        return StepStats(step=step, metrics=metrics, groups=tuple(m.group for m in mixed))
+
+    # ---- helpers ------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def weights_of(self, checkpoint: CheckpointRef | None) -> Iterator[None]:
+        """Temporarily load a checkpoint's weights (the current ones are stashed on CPU and put back)."""
+        if checkpoint is None:
+            yield
+            return
+        model = self.policy.model
+        stash = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        checkpoints.load_weights_into(model, checkpoints.load_weights(checkpoint), checkpoint.path)
+        try:
+            yield
+        finally:
+            model.load_state_dict(stash)
+
+    def _prompt(self, prompt_id: str) -> Prompt:
+        try:
+            return self.prompt_index[prompt_id]
+        except KeyError:
+            raise UserError(f"trajectory refers to unknown prompt {prompt_id!r}") from None
+
+    def _with_n(self, n: int) -> RunConfig:
+        if n == self.config.rollout.n:
+            return self.config
+        config = copy.copy(self.config)
+        config.rollout = copy.copy(self.config.rollout)
+        config.rollout.n = n
+        return config
+
+    def describe(self) -> dict[str, Any]:
+        return {"params": sum(p.numel() for p in self.policy.model.parameters()), "config": to_dict(self.config)}

@@ -1,0 +1,117 @@
+"""A whole run: base checkpoint → evaluate the base → guided GRPO steps (periodic eval and checkpoints) → final eval.
+
+Crash-safe: metrics are flushed every step, checkpoints are atomic, and ``resume`` continues from the newest
+checkpoint with the logs truncated to what that checkpoint had seen, so a resumed run is identical to an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from npo_bench.config import RunConfig, to_dict
+from npo_bench.evaluate import EvalResult, evaluate
+from npo_bench.host import get_host
+from npo_bench.progress import RunProgress
+from npo_bench.runs import RunDir, atomic_write_json
+from npo_bench.trainer import checkpoints
+from npo_bench.trainer.warmup import base_model_dir
+from npo_bench.types import RunEnd, RunStart, StepEnd
+
+Log = Callable[[str], None]
+
+
+def default_run_name(config: RunConfig) -> str:
+    return f"{config.preset}-{config.source.name}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def create_run(config: RunConfig, passed: dict[str, Any]) -> RunDir:
+    name = config.name or default_run_name(config)
+    config.name = name
+    return RunDir.create(Path(config.runs_dir) / name, to_dict(config), passed, config.seed)
+
+
+class Run:
+    """Drives one run directory to completion."""
+
+    def __init__(self, config: RunConfig, run: RunDir, log: Log = print, show_progress: bool | None = None):
+        self.config = config
+        self.run = run
+        self.log = log
+        self.host = get_host()
+        self.progress = RunProgress(config.trainer.steps, enabled=show_progress)
+        self.test_prompts: list[Any] = []
+
+    def execute(self, resume: bool = False) -> dict[str, float]:
+        config = self.config
+        base = base_model_dir(config, self.log)
+        backend_cls = self.host.get("backend", config.backend).load()
+        self.backend = backend_cls(config, self.run, base, on_step=self._on_step)
+        source_cls = self.host.get("source", config.source.name).load()
+        self.backend.attach_source(source_cls())
+        benchmark = self.backend.benchmark
+        self.test_prompts = benchmark.load(config.task.test_split, config.eval.size or config.task.test_size, config.task.seed)
+        ref = checkpoints.latest_checkpoint(self.run.checkpoints) if resume else None
+        if ref is not None:
+            self.backend.resume(ref)
+            self.log(f"resumed {self.run.path} from {ref.tag} (step {ref.step})")
+        self._notify("npo_bench_on_run_start", RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None))
+        final: dict[str, float] = {}
+        try:
+            with self.progress:
+                if ref is None:
+                    self.run.metrics.truncate(0)
+                    self._evaluate(step=0)
+                    self.backend.save("step-000000")
+                while self.backend.step < config.trainer.steps:
+                    self.backend.run_step()
+                    self._after_step(self.backend.step)
+                final = self._final_evaluation()
+        except BaseException as exc:
+            self._notify("npo_bench_on_run_end", RunEnd(self.run.path, {}, error=f"{type(exc).__name__}: {exc}"))
+            raise
+        self.run.update_meta(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"), final_step=self.backend.step)
+        self._notify("npo_bench_on_run_end", RunEnd(self.run.path, final))
+        return final
+
+    def _on_step(self, step: int, metrics: dict[str, float]) -> None:
+        self.progress.update(step, metrics)
+        self._notify("npo_bench_on_step_end", StepEnd(self.run.path, step, metrics))
+
+    def _after_step(self, step: int) -> None:
+        t = self.config.trainer
+        if t.eval_every and step % t.eval_every == 0 and step < t.steps:
+            self._evaluate(step)
+        if step % t.save_every == 0 and step < t.steps:
+            self.backend.save(f"step-{step:06d}")
+            checkpoints.prune_checkpoints(self.run.checkpoints, t.keep_checkpoints, protect={"step-000000"})
+
+    def _evaluate(self, step: int) -> EvalResult:
+        result = evaluate(
+            self.backend.policy, self.backend.benchmark, self.test_prompts, self.config.eval,
+            self.config.task.prompt_template,
+        )
+        scores = {f"eval/{key}": value for key, value in result.scores.items()}
+        self.run.metrics.append({"step": step, "phase": "eval", **scores})
+        self.progress.update_eval(step, result.scores.get("accuracy", 0.0))
+        return result
+
+    def _final_evaluation(self) -> dict[str, float]:
+        step = self.backend.step
+        result = self._evaluate(step)
+        atomic_write_json(self.run.eval_dir / f"{result.benchmark}.json", {"step": step, **result.to_json()})
+        self.backend.save(f"step-{step:06d}")
+        base_accuracy = next(
+            (r["eval/accuracy"] for r in self.run.metrics.read() if r.get("phase") == "eval" and r["step"] == 0), None
+        )
+        final = {f"eval/{k}": v for k, v in result.scores.items()}
+        if base_accuracy is not None:
+            final["eval/accuracy_gain"] = final["eval/accuracy"] - base_accuracy
+        return final
+
+    def _notify(self, hook: str, event: Any) -> None:
+        for warning in self.host.notify(hook, event):
+            self.log(f"warning: {warning}")

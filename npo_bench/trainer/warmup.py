@@ -1,0 +1,167 @@
+"""SFT warm-up: imitate reference solutions until the policy reaches NPO's regime, cached by config hash.
+
+The base checkpoint must be weak in the way NPO targets (§3.5: early bootstrapping from a base that fails many
+prompts): an overall train pass rate of 10–40% with ≥ 30% of train prompts at 0 of n. Training stops at the first
+probe whose pass rate reaches ``warmup.target_pass_rate``; the final regime is then measured on
+``warmup.report_prompts`` train prompts × n samples and written to ``warmup.json`` next to the weights.
+Everything is seeded, so the same config gives the same base checkpoint; the cache key is the hash of every input.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from npo_bench.benchmark import make_benchmark
+from npo_bench.config import RunConfig, config_hash
+from npo_bench.errors import UserError
+from npo_bench.policy.batching import collate, encode_prompt
+from npo_bench.policy.loading import Policy, load_policy
+from npo_bench.policy.logprobs import response_token_stats
+from npo_bench.policy.sampling import sample
+from npo_bench.policy.tiny import build_tiny_policy
+from npo_bench.runs import atomic_write_json
+from npo_bench.types import Prompt
+
+WARMUP_VERSION = 1  # bump when the warm-up procedure changes: old cache entries stop matching
+REPORT_FILE = "warmup.json"
+PROBE_SEED = 4321
+
+
+def cache_root(config: RunConfig) -> Path:
+    root = config.cache_dir or os.environ.get("NPO_BENCH_CACHE") or Path.home() / ".cache" / "npo-bench"
+    return Path(root)
+
+
+def warmup_key(config: RunConfig) -> str:
+    return config_hash(
+        config.model, config.task, config.warmup,
+        {"n": config.rollout.n, "temperature": config.rollout.temperature, "max_new": config.rollout.max_new_tokens},
+        {"version": WARMUP_VERSION},
+    )
+
+
+def base_model_dir(config: RunConfig, log: Callable[[str], None] = print) -> Path:
+    """The base checkpoint of a run: the warm-up output (built once, then cached), or ``model.path`` as is."""
+    if not config.warmup.enabled:
+        if not config.model.path:
+            raise UserError("warmup.enabled=false needs model.path (the tiny model is useless without warm-up)")
+        return Path(config.model.path)
+    target = cache_root(config) / "warmup" / warmup_key(config)
+    if (target / REPORT_FILE).exists():
+        return target
+    run_warmup(config, target, log)
+    return target
+
+
+def initial_model_dir(config: RunConfig) -> Path:
+    if config.model.path:
+        return Path(config.model.path)
+    benchmark = make_benchmark(config.task.benchmark, config.task.options)
+    tiny = config.model.tiny
+    key = config_hash(tiny, config.task, {"version": WARMUP_VERSION})
+    target = cache_root(config) / "tiny" / key
+    if not (target / "config.json").exists():
+        corpus = [config.task.prompt_template.format(question=text) for text in benchmark.corpus(2000, config.task.seed)]
+        corpus += ["user\nassistant\n"] * 50
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        build_tiny_policy(tiny, corpus, staging, config.model.min_pixels, config.model.max_pixels)
+        staging.rename(target)
+    return target
+
+
+def _sft_examples(policy: Policy, prompts: list[Prompt], template: str) -> list[tuple[Any, torch.Tensor]]:
+    examples = []
+    for prompt in prompts:
+        solution = prompt.meta.get("solution")
+        if not solution:
+            raise UserError(f"warm-up item {prompt.id} has no reference solution (meta['solution'])")
+        target = policy.tokenizer(solution, add_special_tokens=False)["input_ids"] + [policy.eos_ids[0]]
+        examples.append((encode_prompt(policy, prompt, template), torch.tensor(target, dtype=torch.long)))
+    return examples
+
+
+def pass_rates(policy: Policy, prompts: list[Prompt], config: RunConfig, n: int, benchmark: Any) -> list[float]:
+    """Per-prompt fraction of ``n`` samples (training temperature) that the benchmark scores correct."""
+    r = config.rollout
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(PROBE_SEED)
+        groups = sample(policy, prompts, n, r.temperature, r.top_p, r.max_new_tokens, config.task.prompt_template)
+    return [
+        sum(benchmark.score(p, t.text).correct for t in group) / n for p, group in zip(prompts, groups, strict=True)
+    ]
+
+
+def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train, measure the regime, save ``target`` (model + processor + warmup.json) atomically."""
+    w = config.warmup
+    started = time.perf_counter()
+    benchmark = make_benchmark(config.task.benchmark, config.task.options)
+    policy = load_policy(
+        initial_model_dir(config), config.model.device, config.model.dtype, config.model.attn_implementation,
+        config.model.min_pixels, config.model.max_pixels,
+    )
+    template = config.task.prompt_template
+    examples = _sft_examples(policy, benchmark.load(w.split, w.size, config.task.seed), template)
+    train_prompts = benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
+    probe = train_prompts[: w.probe_prompts]
+    torch.manual_seed(w.seed)
+    order_rng = random.Random(w.seed)
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=w.lr, weight_decay=0.0)
+    order: list[int] = []
+    probe_rate, steps = 0.0, 0
+    for steps in range(1, w.max_steps + 1):
+        if len(order) < w.batch_size:
+            fresh = list(range(len(examples)))
+            order_rng.shuffle(fresh)
+            order.extend(fresh)
+        picked, order = order[: w.batch_size], order[w.batch_size :]
+        batch = collate([examples[i][0] for i in picked], [examples[i][1] for i in picked], policy.pad_id)
+        policy.model.train()
+        stats = response_token_stats(policy, batch, temperature=1.0)
+        mask = batch.response_mask.to(policy.device)
+        loss = -(stats.logprobs * mask).sum() / mask.sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
+        optimizer.step()
+        policy.model.eval()
+        if steps % w.check_every == 0:
+            rates = pass_rates(policy, probe, config, w.probe_samples, benchmark)
+            probe_rate = sum(rates) / len(rates)
+            log(f"warm-up step {steps}: loss {float(loss):.3f}, probe pass rate {probe_rate:.3f}")
+            if probe_rate >= w.target_pass_rate:
+                break
+    report_prompts = train_prompts[: w.report_prompts]
+    rates = pass_rates(policy, report_prompts, config, config.rollout.n, benchmark)
+    report = {
+        "steps": steps,
+        "probe_pass_rate": probe_rate,
+        "train_pass_rate": sum(rates) / len(rates),
+        "train_zero_frac": sum(r == 0.0 for r in rates) / len(rates),
+        "report_prompts": len(rates),
+        "samples_per_prompt": config.rollout.n,
+        "seconds": round(time.perf_counter() - started, 1),
+        "key": target.name,
+    }
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    policy.model.save_pretrained(staging)
+    policy.processor.save_pretrained(staging) if policy.processor is not None else policy.tokenizer.save_pretrained(staging)
+    atomic_write_json(staging / REPORT_FILE, report)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    log(
+        f"warm-up done in {report['seconds']}s after {steps} steps: train pass rate {report['train_pass_rate']:.3f}, "
+        f"{report['train_zero_frac']:.0%} of prompts at 0/{config.rollout.n}"
+    )
+    return report
