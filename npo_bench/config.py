@@ -79,7 +79,10 @@ class TaskConfig:
 class WarmupConfig:
     enabled: bool = _f(True, "run the SFT warm-up (a real instruct model usually needs none: set false)")
     split: str = _f("warmup", "benchmark split with reference solutions (meta['solution']) to imitate")
-    size: int = _f(4000, "number of SFT examples (cycled)")
+    size: int = _f(16000, "number of SFT examples (cycled)")
+    options: dict[str, Any] = _f(
+        {}, "benchmark options for the SFT data only, layered over task.options (e.g. easier levels than RL sees)"
+    )
     lr: float = _f(2e-3, "AdamW learning rate of the SFT warm-up")
     batch_size: int = _f(32, "sequences per SFT step")
     max_steps: int = _f(2000, "hard cap on SFT steps")

@@ -89,7 +89,9 @@ def load_policy(
             processor = None
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except UserError:
+        raise
+    except Exception as exc:  # transformers/safetensors raise many types for a bad checkpoint; name the folder
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot load the model in {path}: {first_line}", hint="corrupt or incomplete checkpoint?") from None
     model.to(resolve_device(device))

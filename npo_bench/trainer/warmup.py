@@ -78,15 +78,13 @@ def initial_model_dir(config: RunConfig) -> Path:
     return target
 
 
-def _sft_examples(policy: Policy, prompts: list[Prompt], template: str) -> list[tuple[Any, torch.Tensor]]:
-    examples = []
-    for prompt in prompts:
-        solution = prompt.meta.get("solution")
-        if not solution:
-            raise UserError(f"warm-up item {prompt.id} has no reference solution (meta['solution'])")
-        target = policy.tokenizer(solution, add_special_tokens=False)["input_ids"] + [policy.eos_ids[0]]
-        examples.append((encode_prompt(policy, prompt, template), torch.tensor(target, dtype=torch.long)))
-    return examples
+def _sft_example(policy: Policy, prompt: Prompt, template: str) -> tuple[Any, torch.Tensor]:
+    """(prompt encoding, solution tokens + EOS); encoded per batch so that many examples stay cheap in memory."""
+    solution = prompt.meta.get("solution")
+    if not solution:
+        raise UserError(f"warm-up item {prompt.id} has no reference solution (meta['solution'])")
+    target = policy.tokenizer(solution, add_special_tokens=False)["input_ids"] + [policy.eos_ids[0]]
+    return encode_prompt(policy, prompt, template), torch.tensor(target, dtype=torch.long)
 
 
 def pass_rates(policy: Policy, prompts: list[Prompt], config: RunConfig, n: int, benchmark: Any) -> list[float]:
@@ -110,7 +108,8 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
         config.model.min_pixels, config.model.max_pixels,
     )
     template = config.task.prompt_template
-    examples = _sft_examples(policy, benchmark.load(w.split, w.size, config.task.seed), template)
+    sft_benchmark = make_benchmark(config.task.benchmark, {**config.task.options, **w.options})
+    examples = sft_benchmark.load(w.split, w.size, config.task.seed)
     train_prompts = benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
     probe = train_prompts[: w.probe_prompts]
     torch.manual_seed(w.seed)
@@ -124,7 +123,8 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
             order_rng.shuffle(fresh)
             order.extend(fresh)
         picked, order = order[: w.batch_size], order[w.batch_size :]
-        batch = collate([examples[i][0] for i in picked], [examples[i][1] for i in picked], policy.pad_id)
+        encoded = [_sft_example(policy, examples[i], template) for i in picked]
+        batch = collate([e[0] for e in encoded], [e[1] for e in encoded], policy.pad_id)
         policy.model.train()
         stats = response_token_stats(policy, batch, temperature=1.0)
         mask = batch.response_mask.to(policy.device)
@@ -137,7 +137,7 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
         if steps % w.check_every == 0:
             rates = pass_rates(policy, probe, config, w.probe_samples, benchmark)
             probe_rate = sum(rates) / len(rates)
-            log(f"warm-up step {steps}: loss {float(loss):.3f}, probe pass rate {probe_rate:.3f}")
+            log(f"warm-up step {steps}: loss {float(loss.detach()):.3f}, probe pass rate {probe_rate:.3f}")
             if probe_rate >= w.target_pass_rate:
                 break
     report_prompts = train_prompts[: w.report_prompts]
