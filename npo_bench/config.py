@@ -84,6 +84,8 @@ class WarmupConfig:
         {}, "benchmark options for the SFT data only, layered over task.options (e.g. easier levels than RL sees)"
     )
     lr: float = _f(2e-3, "AdamW learning rate of the SFT warm-up")
+    lr_schedule: str = _f("constant", "constant | cosine (decays to lr_min_ratio·lr at max_steps)")
+    lr_min_ratio: float = _f(0.1, "final learning rate of the cosine schedule, as a fraction of lr")
     batch_size: int = _f(32, "sequences per SFT step")
     max_steps: int = _f(2000, "hard cap on SFT steps")
     check_every: int = _f(25, "probe the pass rate every this many SFT steps")
@@ -109,6 +111,8 @@ class RolloutConfig:
 class TrainerConfig:
     steps: int = _f(200, "optimizer steps (one per rollout batch when mini_batches = 1)")
     lr: float = _f(1e-6, "AdamW learning rate (paper siblings: 1e-6 for an 8B model)")
+    lr_schedule: str = _f("constant", "constant (siblings) | cosine (decays to lr_min_ratio·lr at trainer.steps)")
+    lr_min_ratio: float = _f(0.1, "final learning rate of the cosine schedule, as a fraction of lr")
     weight_decay: float = _f(0.01, "AdamW weight decay (siblings: 0.01)")
     betas: list[float] = _f([0.9, 0.999], "AdamW betas")
     grad_clip: float = _f(1.0, "max global grad norm (siblings: 1.0)")
@@ -127,8 +131,12 @@ class TrainerConfig:
 
 @dataclass
 class EvalConfig:
-    temperature: float = _f(0.0, "0 = greedy decoding for held-out accuracy")
-    top_p: float = _f(1.0, "nucleus mass when temperature > 0")
+    temperature: float = _f(
+        0.7, "held-out decoding temperature, 0 = greedy (default: the NPO siblings' validation config, T 0.7)"
+    )
+    top_p: float = _f(0.8, "nucleus mass when sampling (siblings' validation config: 0.8)")
+    top_k: int = _f(20, "top-k when sampling, 0 = off (siblings' validation config: 20)")
+    samples: int = _f(4, "responses per item; accuracy is their mean (avg@k), which shrinks sampling noise")
     max_new_tokens: int = _f(48, "response length cap")
     batch_size: int = _f(128, "prompts per generation batch")
     size: int | None = _f(None, "evaluate only the first N held-out items (empty = task.test_size)")

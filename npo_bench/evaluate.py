@@ -1,7 +1,8 @@
 """Evaluate a policy on a benchmark: batched generation, scoring through the verifiers, per-item records.
 
-Sampling-based evaluation (temperature > 0) runs under a forked, fixed-seed RNG, so evaluating never changes the
-training run's random stream.
+The default decoding is the NPO siblings' validation config (temperature 0.7, top-p 0.8, top-k 20; the paper states
+none) with 4 samples per item; ``eval.temperature=0`` gives greedy decoding. Sampling runs under a forked,
+fixed-seed RNG, so evaluating never changes the training run's random stream and is itself reproducible.
 """
 
 from __future__ import annotations
@@ -39,23 +40,28 @@ def evaluate(
     template: str,
     progress: Callable[[int], None] | None = None,
 ) -> EvalResult:
-    """Generate one response per item (greedy by default), score it, aggregate."""
-    responses: list[str] = []
+    """Generate ``config.samples`` responses per item (one when greedy), score each, aggregate over all of them.
+
+    With k samples the accuracy is avg@k: the mean verdict over k × items responses (every item weighs the same).
+    """
+    samples = 1 if config.temperature == 0 else max(config.samples, 1)
+    responses: list[list[str]] = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(EVAL_SEED)
         for start in range(0, len(prompts), config.batch_size):
             chunk = prompts[start : start + config.batch_size]
             groups = sample(
-                policy, chunk, 1, config.temperature, config.top_p, config.max_new_tokens, template,
-                batch_size=config.batch_size,
+                policy, chunk, samples, config.temperature, config.top_p, config.max_new_tokens, template,
+                batch_size=config.batch_size * samples, top_k=config.top_k,
             )
-            responses.extend(group[0].text for group in groups)
+            responses.extend([t.text for t in group] for group in groups)
             if progress is not None:
                 progress(len(chunk))
-    verdicts = [benchmark.score(p, r) for p, r in zip(prompts, responses, strict=True)]
+    scored = [(p, k, r, benchmark.score(p, r)) for p, rs in zip(prompts, responses, strict=True) for k, r in enumerate(rs)]
     records = [
         {
             "id": p.id,
+            "sample": k,
             "prompt": p.question,
             "response": r,
             "extracted": v.extracted,
@@ -64,8 +70,9 @@ def evaluate(
             "score": float(v.score),
             "reason": v.reason,
             "rule": v.rule,
-            **{k: p.meta[k] for k in ("family", "level") if k in p.meta},
+            **{key: p.meta[key] for key in ("family", "level") if key in p.meta},
         }
-        for p, r, v in zip(prompts, responses, verdicts, strict=True)
+        for p, k, r, v in scored
     ]
-    return EvalResult(benchmark.name, benchmark.aggregate(prompts, verdicts), records)
+    scores = benchmark.aggregate([p for p, *_ in scored], [v for *_, v in scored])
+    return EvalResult(benchmark.name, scores, records)

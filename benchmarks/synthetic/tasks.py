@@ -6,10 +6,14 @@ correct; the SFT warm-up learns from it and nothing at RL time ever shows it (or
 
 Families (level 1 → 3 adds objects, distractors and steps):
 
-- ``count``   how many objects of a colour (L1) or colour+shape (L2, L3); think: per-row counts, then the sum.
+- ``count``   how many objects of a colour (L1) or colour+shape (L2, L3); think: the matching cells, named a–p in
+  reading order (pointing, then counting the pointers, is what a small model learns fastest).
 - ``read``    read the 1/2/3-digit number drawn in seven-segment digits (L3 adds shape distractors).
-- ``compare`` which of two shapes is larger (L1); which colour has more shapes (L2 gap ≥ 2, L3 gap 1 + distractors).
-- ``arith``   add (L1, L2) or multiply (L3) the counts of two colours.
+- ``compare`` which of three shapes is largest (L1); which colour has the most shapes (L2: 3 colours, lead ≥ 2;
+  L3: 4 colours, lead 1). Answers are 3- or 4-way, so guessing rarely passes.
+- ``describe`` (warm-up only) list every object in reading order, then their number — a captioning task that
+  teaches perception densely, as image-caption pretraining does for real VLMs.
+- ``arith``   add the counts of two colours (L1: 1–3 each, L2: 1–5 + distractors) or of three colours (L3).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 
 from npo_bench_benchmarks.synthetic.scenes import COLOURS, SHAPES, SIZES, Digit, SceneObject, Shape
 
-FAMILIES = ("count", "read", "compare", "arith")
+FAMILIES = ("count", "read", "compare", "arith")  # the default task; "describe" is extra warm-up data
 LEVELS = (1, 2, 3)
 
 
@@ -63,12 +67,18 @@ class _Board:
             colour, shape = self.rng.choice(options)
             self.shape(colour, shape)
 
-    def row_counts(self, match: Callable[[SceneObject], bool]) -> list[int]:
-        rows = [0] * self.grid
-        for obj in self.objects:
-            if match(obj):
-                rows[obj.cell // self.grid] += 1
-        return rows
+    def cells(self, match: Callable[[SceneObject], bool]) -> str:
+        """The matching objects' cells in reading order, as letters (a = top-left, row-major), or "none"."""
+        letters = [cell_name(o.cell) for o in sorted(self.objects, key=lambda o: o.cell) if match(o)]
+        return " ".join(letters) or "none"
+
+
+def cell_name(cell: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[cell] if cell < 26 else f"c{cell}"
+
+
+def _colour_is(colour: str) -> Callable[[SceneObject], bool]:
+    return lambda o: isinstance(o, Shape) and o.colour == colour
 
 
 def _plural(shape: str) -> str:
@@ -100,9 +110,7 @@ def make_count(level: int, rng: random.Random, grid: int) -> TaskItem:
         def match(o: SceneObject) -> bool:
             return isinstance(o, Shape) and o.colour == colour and o.shape == shape
 
-    rows = board.row_counts(match)
-    think = "+".join(str(r) for r in rows) + f"={target}"
-    return TaskItem(board.objects, question, str(target), think)
+    return TaskItem(board.objects, question, str(target), board.cells(match))
 
 
 def make_read(level: int, rng: random.Random, grid: int) -> TaskItem:
@@ -121,44 +129,57 @@ def make_read(level: int, rng: random.Random, grid: int) -> TaskItem:
 def make_compare(level: int, rng: random.Random, grid: int) -> TaskItem:
     board = _Board(grid, rng)
     if level == 1:
-        first, second = rng.sample(SHAPES, 2)
-        big_first = rng.random() < 0.5
-        board.shape(rng.choice(list(COLOURS)), first, "large" if big_first else "small")
-        board.shape(rng.choice(list(COLOURS)), second, "small" if big_first else "large")
-        answer = first if big_first else second
-        think = f"{first} {'large' if big_first else 'small'} {second} {'small' if big_first else 'large'}"
-        return TaskItem(board.objects, f"Which is larger, the {first} or the {second}?", answer, think)
-    colour_a, colour_b = rng.sample(list(COLOURS), 2)
+        shapes = list(SHAPES)
+        rng.shuffle(shapes)
+        largest = shapes[0]
+        for shape in shapes:
+            board.shape(rng.choice(list(COLOURS)), shape, "large" if shape == largest else "small")
+        think = " ".join(f"{shape} {'large' if shape == largest else 'small'}" for shape in SHAPES)
+        return TaskItem(board.objects, "Which shape is the largest?", largest, think)
+    n_colours = 3 if level == 2 else 4
+    colours = rng.sample(list(COLOURS), n_colours)
     while True:
-        a, b = rng.randint(1, 5), rng.randint(1, 5)
-        gap = abs(a - b)
-        if (level == 2 and gap >= 2) or (level == 3 and gap == 1):
+        counts = [rng.randint(1, 4 if level == 2 else 3) for _ in colours]
+        top = sorted(counts, reverse=True)
+        if (level == 2 and top[0] - top[1] >= 2) or (level == 3 and top[0] - top[1] == 1):
             break
-    for colour, count in ((colour_a, a), (colour_b, b)):
+    for colour, count in zip(colours, counts, strict=True):
         for _ in range(count):
             board.shape(colour, rng.choice(SHAPES))
-    if level == 3:
-        board.distractors(rng.randint(2, 4), exclude=lambda c, s: c in (colour_a, colour_b))
-    answer = colour_a if a > b else colour_b
-    question = f"Are there more {colour_a} shapes or {colour_b} shapes?"
-    return TaskItem(board.objects, question, answer, f"{colour_a} {a} {colour_b} {b}")
+    answer = colours[counts.index(top[0])]
+    think = " ".join(f"{c} {board.cells(_colour_is(c))}" for c in COLOURS if c in colours)  # fixed colour order
+    return TaskItem(board.objects, "Which colour has the most shapes?", answer, think)
 
 
 def make_arith(level: int, rng: random.Random, grid: int) -> TaskItem:
     board = _Board(grid, rng)
-    colour_a, colour_b = rng.sample(list(COLOURS), 2)
-    high = {1: 3, 2: 5, 3: 4}[level]
-    a, b = rng.randint(1, high), rng.randint(1, high)
-    for colour, count in ((colour_a, a), (colour_b, b)):
+    n_terms, high = {1: (2, 3), 2: (2, 5), 3: (3, 4)}[level]
+    colours = rng.sample(list(COLOURS), n_terms)
+    counts = [rng.randint(1, high) for _ in colours]
+    for colour, count in zip(colours, counts, strict=True):
         for _ in range(count):
             board.shape(colour, rng.choice(SHAPES))
-    if level >= 2:
-        board.distractors(rng.randint(1, 3), exclude=lambda c, s: c in (colour_a, colour_b))
-    if level == 3:
-        question = f"What is the number of {colour_a} shapes times the number of {colour_b} shapes?"
-        return TaskItem(board.objects, question, str(a * b), f"{colour_a} {a} {colour_b} {b} {a}*{b}={a * b}")
-    question = f"What is the number of {colour_a} shapes plus the number of {colour_b} shapes?"
-    return TaskItem(board.objects, question, str(a + b), f"{colour_a} {a} {colour_b} {b} {a}+{b}={a + b}")
+    if level >= 2 and n_terms < len(COLOURS):
+        board.distractors(rng.randint(1, 3), exclude=lambda c, s: c in colours)
+    total = sum(counts)
+    names = ", ".join(colours[:-1]) + f" and {colours[-1]}"
+    question = f"How many {names} shapes are there in total?"
+    listing = " ".join(f"{colour} {board.cells(_colour_is(colour))}" for colour in colours)
+    return TaskItem(board.objects, question, str(total), f"{listing} {'+'.join(map(str, counts))}={total}")
+
+
+def make_describe(level: int, rng: random.Random, grid: int) -> TaskItem:
+    """List every object in reading order (a captioning item for warm-up data, not a default family)."""
+    board = _Board(grid, rng)
+    n_shapes = {1: (2, 4), 2: (4, 7), 3: (7, 11)}[level]
+    board.distractors(rng.randint(*n_shapes), exclude=lambda c, s: False)
+    for _ in range(rng.randint(0, level)):
+        board.digit(rng.randint(0, 9))
+    names = []
+    for obj in sorted(board.objects, key=lambda o: o.cell):
+        what = f"{obj.size} {obj.colour} {obj.shape}" if isinstance(obj, Shape) else f"digit {obj.value}"
+        names.append(f"{cell_name(obj.cell)} {what}")
+    return TaskItem(board.objects, "List the objects in the image.", str(len(names)), ", ".join(names))
 
 
 MAKERS: dict[str, Callable[[int, random.Random, int], TaskItem]] = {
@@ -166,4 +187,5 @@ MAKERS: dict[str, Callable[[int, random.Random, int], TaskItem]] = {
     "read": make_read,
     "compare": make_compare,
     "arith": make_arith,
+    "describe": make_describe,
 }

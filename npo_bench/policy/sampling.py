@@ -1,6 +1,6 @@
 """Batched sampling with HF ``generate`` that returns the behaviour log-prob of every sampled token.
 
-Temperature and top-p are applied by our own logits processor (the last one in the chain, with HF's own warpers
+Temperature, top-k and top-p are applied by our own logits processor (the last one in the chain, with HF's own warpers
 disabled), which also records ``log softmax`` of the final scores — the exact distribution the token was drawn from.
 Only the previous step's distribution is kept, (B, V) floats, so memory does not grow with the response length.
 Greedy decoding (``temperature == 0``) records log-probs at temperature 1.
@@ -19,11 +19,12 @@ from npo_bench.types import Prompt, Trajectory
 
 
 class WarpAndRecord(LogitsProcessor):
-    """Apply temperature and top-p, and record log π(sampled token) one step late (from the next input_ids)."""
+    """Apply temperature, top-k and top-p, and record log π(sampled token) one step late (from the next input_ids)."""
 
-    def __init__(self, temperature: float, top_p: float, prompt_width: int):
+    def __init__(self, temperature: float, top_p: float, prompt_width: int, top_k: int = 0):
         self.temperature = temperature
         self.top_p = top_p
+        self.top_k = top_k
         self.prompt_width = prompt_width
         self.previous: torch.Tensor | None = None  # (B, V) log-probs of the last step
         self.recorded: list[torch.Tensor] = []  # each (B,)
@@ -33,6 +34,9 @@ class WarpAndRecord(LogitsProcessor):
             self._record(input_ids[:, -1])
         if self.temperature > 0:
             scores = scores / self.temperature
+            if 0 < self.top_k < scores.shape[-1]:
+                kth = torch.topk(scores, self.top_k, dim=-1).values[..., -1:]  # (B, 1)
+                scores = scores.masked_fill(scores < kth, float("-inf"))
             if self.top_p < 1.0:
                 scores = _top_p_filter(scores, self.top_p)
         self.previous = torch.log_softmax(scores.float(), dim=-1)
@@ -80,6 +84,7 @@ def sample(
     template: str,
     batch_size: int = 256,
     source: str = "policy",
+    top_k: int = 0,
 ) -> list[list[Trajectory]]:
     """``n`` responses per prompt; returns one list of ``n`` trajectories per prompt, in order.
 
@@ -93,7 +98,7 @@ def sample(
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
         batch = collate([enc for _, enc in chunk], None, policy.pad_id)
-        recorder = WarpAndRecord(temperature, top_p, batch.prompt_width)
+        recorder = WarpAndRecord(temperature, top_p, batch.prompt_width, top_k)
         config = GenerationConfig(
             do_sample=temperature > 0,
             temperature=1.0,

@@ -19,6 +19,7 @@ from npo_bench.benchmark import make_benchmark
 from npo_bench.config import RunConfig, to_dict
 from npo_bench.errors import UserError
 from npo_bench.grpo.groups import apply_injections
+from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.guidance import GuidanceSource
 from npo_bench.policy.batching import collate, encode_prompt
 from npo_bench.policy.loading import load_policy
@@ -56,6 +57,8 @@ class EmbeddedBackend:
         self.optimizer = torch.optim.AdamW(
             self.policy.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=tuple(t.betas)
         )
+        if t.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"trainer.lr_schedule={t.lr_schedule!r} is unknown", hint=f"known: {', '.join(LR_SCHEDULES)}")
         self.ref_model = copy.deepcopy(self.policy.model).eval() if t.kl_coef > 0 else None
         self.benchmark = make_benchmark(config.task.benchmark, config.task.options)
         self.train_prompts = self.benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
@@ -155,6 +158,7 @@ class EmbeddedBackend:
         if unsupported:
             raise UserError(f"the embedded backend does not implement loss modes {sorted(unsupported)} yet")
         with timer("train"):
+            self._set_learning_rate(step)
             advantages = compute_advantages(mixed, self.config)
             rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template)
             update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
@@ -163,6 +167,7 @@ class EmbeddedBackend:
             **rollout_metrics(groups, mixed, self.config.rollout.max_new_tokens),
             **update,
             "data/epoch": self.stream.epoch(step),
+            "policy/lr": self.optimizer.param_groups[0]["lr"],
             **{f"time/{name}_s": seconds for name, seconds in timer.seconds.items()},
             "time/step_s": time.perf_counter() - started,
         }
@@ -173,6 +178,12 @@ class EmbeddedBackend:
         return StepStats(step=step, metrics=metrics, groups=tuple(m.group for m in mixed))
 
     # ---- helpers ------------------------------------------------------------------------------------------------
+    def _set_learning_rate(self, step: int) -> None:
+        t = self.config.trainer
+        lr = t.lr * LR_SCHEDULES[t.lr_schedule](step - 1, t.steps, t.lr_min_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     @contextlib.contextmanager
     def weights_of(self, checkpoint: CheckpointRef | None) -> Iterator[None]:
         """Temporarily load a checkpoint's weights (the current ones are stashed on CPU and put back)."""

@@ -131,9 +131,10 @@ def update_policy(
         grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), t.grad_clip)
         optimizer.step()
         tokens = mask.sum().clamp(min=1.0)
+        totals["train/tokens"] = totals.get("train/tokens", 0.0) + float(batch.attention_mask.sum())
         chunk_metrics = {
             "policy/loss": float(loss.detach()),
-            "policy/entropy": float((stats.entropy * mask).sum() / tokens),
+            "policy/entropy": float((stats.entropy.detach() * mask).sum() / tokens),
             "policy/clip_frac": float(terms.clipped.float().sum() / tokens),
             "policy/approx_kl": float(((old - stats.logprobs.detach()) * mask).sum() / tokens),
             "policy/kl_to_ref": float(kl_value.detach()),
@@ -163,6 +164,7 @@ def rollout_metrics(groups: Sequence[Group], mixed: Sequence[MixedGroup], max_ne
         "reward/all_zero_frac": sum(g.pass_rate == 0.0 for g in groups) / n_groups,
         "reward/all_one_frac": sum(g.pass_rate == 1.0 for g in groups) / n_groups,
         "response/length_mean": sum(lengths) / max(len(lengths), 1),
+        "response/tokens": float(sum(lengths)),
         "response/truncated_frac": sum(length >= max_new_tokens for length in lengths) / max(len(lengths), 1),
         "guidance/injected_frac": sum(m.injected for m in mixed) / total_rows,
         "guidance/groups_injected_frac": sum(m.injected > 0 for m in mixed) / n_groups,

@@ -22,6 +22,7 @@ import torch
 from npo_bench.benchmark import make_benchmark
 from npo_bench.config import RunConfig, config_hash
 from npo_bench.errors import UserError
+from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.policy.batching import collate, encode_prompt
 from npo_bench.policy.loading import Policy, load_policy
 from npo_bench.policy.logprobs import response_token_stats
@@ -64,13 +65,14 @@ def base_model_dir(config: RunConfig, log: Callable[[str], None] = print) -> Pat
 def initial_model_dir(config: RunConfig) -> Path:
     if config.model.path:
         return Path(config.model.path)
-    benchmark = make_benchmark(config.task.benchmark, config.task.options)
     tiny = config.model.tiny
-    key = config_hash(tiny, config.task, {"version": WARMUP_VERSION})
+    corpus = ["user\nassistant\n"] * 50
+    for options in (config.task.options, {**config.task.options, **config.warmup.options}):  # RL and SFT text
+        benchmark = make_benchmark(config.task.benchmark, options)
+        corpus += [config.task.prompt_template.format(question=text) for text in benchmark.corpus(2000, config.task.seed)]
+    key = config_hash(tiny, config.model.min_pixels, config.model.max_pixels, corpus, {"version": WARMUP_VERSION})
     target = cache_root(config) / "tiny" / key
     if not (target / "config.json").exists():
-        corpus = [config.task.prompt_template.format(question=text) for text in benchmark.corpus(2000, config.task.seed)]
-        corpus += ["user\nassistant\n"] * 50
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         build_tiny_policy(tiny, corpus, staging, config.model.min_pixels, config.model.max_pixels)
@@ -125,6 +127,8 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
         picked, order = order[: w.batch_size], order[w.batch_size :]
         encoded = [_sft_example(policy, examples[i], template) for i in picked]
         batch = collate([e[0] for e in encoded], [e[1] for e in encoded], policy.pad_id)
+        for group in optimizer.param_groups:
+            group["lr"] = w.lr * LR_SCHEDULES[w.lr_schedule](steps - 1, w.max_steps, w.lr_min_ratio)
         policy.model.train()
         stats = response_token_stats(policy, batch, temperature=1.0)
         mask = batch.response_mask.to(policy.device)
