@@ -20,6 +20,8 @@ EPILOG = """\
 quick start:
   npo-bench run                              # warm-up (cached) + GRPO on the tiny CPU preset, then evaluate
   npo-bench run --source grpo --seed 1       # another seed
+  npo-bench run --method npo                 # NPO, early + late interventions (configs/methods/npo.yaml)
+  npo-bench run --source near_future --auto  # AutoNPO decides when and how far to roll back
   npo-bench run --resume runs/NAME           # continue a killed run exactly where it stopped
   npo-bench eval --model runs/NAME --benchmarks synthetic
   npo-bench config --explain                 # every config key with its default and meaning
@@ -35,7 +37,11 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
     group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset")
     group.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override one key, e.g. --set trainer.lr=1e-4 (repeatable)",
     )
 
@@ -43,7 +49,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
     from npo_bench.config import resolve
 
-    return resolve(args.preset, args.config, args.overrides, extra)
+    return resolve(args.preset, args.config, args.overrides, extra, method=getattr(args, "method", None))
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
@@ -62,6 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra: dict[str, Any] = {}
         if args.source:
             extra.setdefault("source", {})["name"] = args.source
+        if args.auto:
+            extra.setdefault("source", {}).setdefault("options", {})["auto"] = True
         if args.seed is not None:
             extra["seed"] = args.seed
         if args.name:
@@ -90,7 +98,14 @@ def _check_plugins(config: Any) -> None:
     from npo_bench.host import get_host
 
     host = get_host()
-    host.get("source", config.source.name)
+    source = host.get("source", config.source.name).load()
+    known = getattr(source, "options", None)
+    unknown = sorted(set(config.source.options) - set(known)) if known is not None else []
+    if unknown:
+        raise UserError(
+            f"source {config.source.name!r} has no option(s) {unknown}",
+            hint=f"known: {', '.join(sorted(known)) or 'none'}" + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
+        )
     host.get("backend", config.backend)
     host.get("benchmark", config.task.benchmark)
 
@@ -173,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
     _add_config_options(run)
+    run.add_argument("--method", help="method preset from configs/methods (grpo, npo, npo_early, autonpo, …)")
     run.add_argument("--source", help="guidance source plugin (see `npo-bench plugins`) [grpo]")
+    run.add_argument("--auto", action="store_true", help="AutoNPO: the near_future source decides when/how far")
     run.add_argument("--seed", type=int, help="RL seed [0]")
     run.add_argument("--steps", type=int, help="optimizer steps (trainer.steps)")
     run.add_argument("--name", help="run directory name (default: PRESET-SOURCE-seedN-TIMESTAMP)")

@@ -122,7 +122,10 @@ class TrainerConfig:
     advantage: str = _f("mean_std", "mean_std (GRPO) | mean (Dr.GRPO / LUFFY: no std normalisation)")
     adv_eps: float = _f(1e-6, "ε added to the group std")
     kl_coef: float = _f(0.0, "k3 KL-to-reference coefficient (siblings: off)")
+    is_cap: float = _f(2.0, "truncation of π_θ/π_guide for injected trajectories in `importance` loss mode")
+    shaping_gamma: float = _f(0.1, "γ of f(x) = x/(x+γ) in the `luffy` and `exgrpo` loss modes (both papers: 0.1)")
     mini_batches: int = _f(1, "optimizer steps per rollout batch (1 = on-policy, ratio ≡ 1 at the update)")
+    micro_batch_size: int = _f(64, "sequences per forward/backward (gradient accumulation; length-bucketed)")
     format_weight: float = _f(0.0, "reward = (1-w)·accuracy + w·format (siblings use 0.1 for math)")
     save_every: int = _f(25, "checkpoint every this many steps (the final step is always saved)")
     keep_checkpoints: int = _f(0, "keep only the newest K periodic checkpoints (0 = keep all: NPO rolls back to them)")
@@ -152,6 +155,7 @@ class SourceConfig:
 class RunConfig:
     name: str | None = _f(None, "run directory name under runs_dir (empty = derived from preset, source, seed)")
     preset: str = _f("tiny-cpu", "the preset this config was resolved from")
+    method: str | None = _f(None, "the method preset (configs/methods/) layered over the preset, if any")
     seed: int = _f(0, "seed of the RL run (sampling, data order)")
     runs_dir: str = _f("runs", "where run directories are created")
     cache_dir: str | None = _f(None, "cache for warm-up checkpoints (empty = $NPO_BENCH_CACHE or ~/.cache/npo-bench)")
@@ -332,15 +336,30 @@ def _set_path(data: dict[str, Any], path: list[str], value: Any, origin: str) ->
                 raise UserError(f"{origin}: {'.'.join(path[: i + 1])} is not a mapping")
 
 
+def load_method_data(name: str) -> dict[str, Any]:
+    """A method preset (``configs/methods/NAME.yaml``): usually just the guidance source and its options."""
+    folder = builtin_config_dir("methods")
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise UserError(f"unknown method {name!r}", hint=did_you_mean(name, [p.stem for p in folder.glob("*.yaml")]))
+    data = _read_yaml(path)
+    _check_keys(data, path)
+    return data
+
+
 def resolve(
     preset: str = "tiny-cpu",
     config_file: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     extra: dict[str, Any] | None = None,
+    method: str | None = None,
 ) -> RunConfig:
-    """Defaults < preset < config file < ``extra`` (CLI flags) < ``--set`` overrides, every layer checked."""
+    """Defaults < preset < method < config file < ``extra`` (CLI flags) < ``--set`` overrides, every layer checked."""
     data = load_preset_data(preset)
     data["preset"] = preset
+    if method is not None:
+        data = _deep_merge(data, load_method_data(method))
+        data["method"] = method
     if config_file is not None:
         path = Path(config_file)
         file_data = _read_yaml(path)

@@ -51,13 +51,22 @@ def evaluate(
         for start in range(0, len(prompts), config.batch_size):
             chunk = prompts[start : start + config.batch_size]
             groups = sample(
-                policy, chunk, samples, config.temperature, config.top_p, config.max_new_tokens, template,
-                batch_size=config.batch_size * samples, top_k=config.top_k,
+                policy,
+                chunk,
+                samples,
+                config.temperature,
+                config.top_p,
+                config.max_new_tokens,
+                template,
+                batch_size=config.batch_size * samples,
+                top_k=config.top_k,
             )
             responses.extend([t.text for t in group] for group in groups)
             if progress is not None:
                 progress(len(chunk))
-    scored = [(p, k, r, benchmark.score(p, r)) for p, rs in zip(prompts, responses, strict=True) for k, r in enumerate(rs)]
+    scored = [
+        (p, k, r, benchmark.score(p, r)) for p, rs in zip(prompts, responses, strict=True) for k, r in enumerate(rs)
+    ]
     records = [
         {
             "id": p.id,

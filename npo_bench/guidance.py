@@ -4,8 +4,10 @@ A backend (embedded PyTorch loop, OpenRLHF) implements ``TrainerControl``; a gui
 ``GuidanceSource``. Per optimizer step the backend calls, in order::
 
     source.before_step(ctl)        # may save, train ahead (ctl.train), harvest (ctl.sample), roll back (ctl.restore)
+    source.select_prompts(step, fresh)  # -> the step's prompts (ExGRPO swaps in replayed questions)
     groups = generate + verify     # n on-policy rollouts per prompt, rewards from the verifier
     source.guide(groups)           # -> list[Injection]: group surgery for this step (p̂ from the on-policy group)
+    source.metrics()               # -> dict merged into the step's metrics line
     advantages + loss + update     # over the mixed groups, per-sample loss modes
     source.after_step(stats)       # observe (mistake pool, replay buffer, trigger)
 
@@ -53,6 +55,15 @@ class TrainerControl(Protocol):
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
         """The prompts that steps ``start + 1 … end`` see (the data order is deterministic)."""
 
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        """Append one intervention record to the run's ``events.jsonl`` (the current step is added)."""
+
+    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+        """An external response (a teacher's) tokenised for the policy, EOS appended, verified; no log-probs."""
+
+    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+        """Per-token entropy (L,) of the policy's distribution along each trajectory."""
+
 
 @runtime_checkable
 class GuidanceSource(Protocol):
@@ -62,9 +73,17 @@ class GuidanceSource(Protocol):
 
     def before_step(self, ctl: TrainerControl) -> None: ...
 
+    def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
+        """The prompts step ``step`` trains on; ``fresh`` are the data stream's (return them unchanged by default)."""
+        ...
+
     def guide(self, groups: Sequence[Group]) -> list[Injection]: ...
 
     def after_step(self, stats: StepStats) -> None: ...
+
+    def metrics(self) -> dict[str, float]:
+        """Namespaced metrics (``guidance/…``, ``auto/…``) of the step just guided, merged into its metrics line."""
+        ...
 
     def state_dict(self) -> dict[str, Any]: ...
 

@@ -45,7 +45,7 @@ class RunProgress:
             self._progress = None
 
     def _status(self, metrics: dict[str, float]) -> str:
-        parts = [f"reward {metrics.get('reward/mean', 0.0):.3f}"]
+        parts = [f"reward {metrics['reward/mean']:.3f}"] if "reward/mean" in metrics else []
         if "policy/entropy" in metrics:
             parts.append(f"entropy {metrics['policy/entropy']:.3f}")
         if self.last_eval is not None:
@@ -60,7 +60,10 @@ class RunProgress:
             self._progress.update(self._task, completed=min(step, self.total), status=status)
         elif step % self.every == 0 or step == self.total:
             elapsed = time.perf_counter() - self._started
-            print(f"[{self.label}] step {step}/{self.total} · {status} · {elapsed:.0f}s", file=sys.stderr, flush=True)
+            line = " · ".join(
+                part for part in (f"[{self.label}] {step}/{self.total}", status, f"{elapsed:.0f}s") if part
+            )
+            print(line, file=sys.stderr, flush=True)
 
     def update_eval(self, step: int, accuracy: float) -> None:
         self.last_eval = accuracy

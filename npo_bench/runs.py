@@ -137,7 +137,9 @@ class RunDir:
         except OSError as exc:
             raise UserError(f"cannot write run directory {path}: {exc.strerror}") from None
         run = cls(path)
-        atomic_write_text(path / "config.yaml", yaml.safe_dump({"resolved": resolved, "passed": passed}, sort_keys=False))
+        atomic_write_text(
+            path / "config.yaml", yaml.safe_dump({"resolved": resolved, "passed": passed}, sort_keys=False)
+        )
         atomic_write_json(
             path / "meta.json",
             {

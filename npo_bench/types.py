@@ -89,7 +89,10 @@ class CheckpointRef:
 
 @dataclass(frozen=True)
 class StepStats:
-    """What one optimizer step produced; sources observe it in ``after_step``."""
+    """What one optimizer step produced; sources observe it in ``after_step``.
+
+    ``groups`` are the verified *on-policy* groups, before any guidance surgery (so p̂ is the policy's own).
+    """
 
     step: int
     metrics: Mapping[str, float]

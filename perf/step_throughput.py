@@ -35,7 +35,9 @@ def main() -> None:
 
     config = resolve(args.preset, overrides=args.overrides)
     cached = cache_root(config) / "warmup" / warmup_key(config)
-    base, kind = (cached, "warm-up base") if (cached / REPORT_FILE).exists() else (initial_model_dir(config), "random init")
+    base, kind = (
+        (cached, "warm-up base") if (cached / REPORT_FILE).exists() else (initial_model_dir(config), "random init")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir.create(Path(tmp) / "perf", {}, {}, config.seed)
         backend = EmbeddedBackend(config, run, base)
@@ -59,8 +61,11 @@ def main() -> None:
         ("steps/s", f"{args.steps / total:.3f}  (median step {statistics.median(seconds):.2f} s)"),
         ("rollout tokens/s", f"{rollout_tokens / generate_seconds:,.0f}  (generation phase only)"),
         ("train tokens/s", f"{train_tokens / train_seconds:,.0f}  (forward + backward + optimizer)"),
-        ("peak memory", f"{peak_rss_mib:,.0f} MiB RSS"
-         + (f", {torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB CUDA" if torch.cuda.is_available() else "")),
+        (
+            "peak memory",
+            f"{peak_rss_mib:,.0f} MiB RSS"
+            + (f", {torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB CUDA" if torch.cuda.is_available() else ""),
+        ),
     ]
     width = max(len(k) for k, _ in table)
     for key, value in table:

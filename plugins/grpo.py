@@ -7,7 +7,7 @@ from typing import Any
 
 from npo_bench import UserError, hookimpl
 from npo_bench.guidance import TrainerControl
-from npo_bench.types import Group, Injection, StepStats
+from npo_bench.types import Group, Injection, Prompt, StepStats
 
 
 class NoGuidance:
@@ -22,11 +22,17 @@ class NoGuidance:
     def before_step(self, ctl: TrainerControl) -> None:
         return None
 
+    def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
+        return list(fresh)
+
     def guide(self, groups: Sequence[Group]) -> list[Injection]:
         return []
 
     def after_step(self, stats: StepStats) -> None:
         return None
+
+    def metrics(self) -> dict[str, float]:
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         return {}

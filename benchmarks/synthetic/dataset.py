@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from npo_bench.errors import UserError
-from npo_bench.types import Prompt
 from npo_bench_benchmarks.synthetic.scenes import render
 from npo_bench_benchmarks.synthetic.tasks import FAMILIES, LEVELS, MAKERS
+
+from npo_bench.errors import UserError
+from npo_bench.types import Prompt
 
 SPLITS = ("train", "test", "warmup")  # warmup: SFT data, its own seed stream
 

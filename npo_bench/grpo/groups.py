@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from npo_bench.errors import UserError
+from npo_bench.grpo.losses import LOSS_MODES
 from npo_bench.types import Group, Injection, LossMode, Trajectory
 
 
@@ -65,6 +66,8 @@ def apply_injections(groups: Sequence[Group], injections: Sequence[Injection]) -
 
 
 def _check_behaviour(trajectory: Trajectory, logprobs: torch.Tensor | None, mode: LossMode) -> None:
+    if mode not in LOSS_MODES:
+        raise ValueError(f"unknown loss mode {mode!r} (known: {', '.join(LOSS_MODES)})")
     if mode in ("importance", "exgrpo") and logprobs is None:
         raise ValueError(f"loss mode {mode!r} needs behaviour log-probs for trajectory of {trajectory.prompt_id}")
     if logprobs is not None and logprobs.shape != trajectory.response_ids.shape:

@@ -44,6 +44,56 @@ def clipped_surrogate(
     return SurrogateTerms(-surrogate * mask, clipped, ratio)
 
 
+def truncated_importance_surrogate(
+    logprobs: torch.Tensor,
+    behaviour_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    eps_low: float,
+    eps_high: float,
+    cap: float,
+) -> SurrogateTerms:
+    """NPO's IS ablation on the guide slot (§3.4): the clipped surrogate with q = π^(t+Δ) as π_old.
+
+    ρ = π_θ / π_guide is truncated at ``cap`` before it enters both branches (truncated IS), so a guide token that
+    the current policy finds far likelier than the guide did cannot dominate the update.
+    """
+    ratio = torch.exp(logprobs - behaviour_logprobs).clamp(max=cap)  # (B, R)
+    capped_logprobs = behaviour_logprobs + torch.log(ratio)
+    # keep the gradient of log π_θ where the cap is not active, none where it is
+    logprobs_eff = torch.where(ratio < cap, logprobs, capped_logprobs.detach())
+    return clipped_surrogate(logprobs_eff, behaviour_logprobs, advantages, mask, eps_low, eps_high)
+
+
+def shaped_probability_loss(
+    logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, gamma: float
+) -> SurrogateTerms:
+    """LUFFY's off-policy term (``mix_core_alg``, ``off_policy_reshape="p_div_p_0.1"``): −Â·f(π_θ), f(p) = p/(p+γ).
+
+    The behaviour probability is taken as 1 (the teacher's own probability is unknown), and nothing is clipped.
+    f' = γ/(p+γ)² boosts low-probability teacher tokens relative to plain likelihood.
+    """
+    prob = torch.exp(logprobs)  # (B, R) π_θ(token)
+    shaped = prob / (prob + gamma)
+    loss = -shaped * advantages.unsqueeze(-1) * mask
+    return SurrogateTerms(loss, torch.zeros_like(mask, dtype=torch.bool), prob)
+
+
+def shaped_ratio_loss(
+    logprobs: torch.Tensor,
+    recorded_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    gamma: float,
+) -> SurrogateTerms:
+    """ExGRPO's replay term (``replace_recorded_old_log_probs`` + ``mix_core_alg``): −Â·f(w), w = π_θ/π_recorded,
+    f(w) = w/(w+γ), unclipped, with π_recorded the log-probs stored when the trajectory was collected."""
+    ratio = torch.exp(logprobs - recorded_logprobs)  # (B, R)
+    shaped = ratio / (ratio + gamma)
+    loss = -shaped * advantages.unsqueeze(-1) * mask
+    return SurrogateTerms(loss, torch.zeros_like(mask, dtype=torch.bool), ratio)
+
+
 def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(B, R) k3 estimator of KL(π_θ ‖ π_ref): exp(r) − r − 1 with r = log π_ref − log π_θ (Schulman 2020)."""
     log_ratio = ref_logprobs - logprobs
@@ -52,16 +102,84 @@ def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor
 
 def token_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Σ values / Σ mask over the whole batch: every token weighs the same (EasyR1 ``token``)."""
-    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+    return TOKEN_MEAN.numerator(values, mask) / TOKEN_MEAN.denominator(mask).clamp(min=1.0)
 
 
 def seq_mean_token_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over sequences of each sequence's token mean (the GRPO paper's 1/|o_i| form)."""
-    per_sequence = (values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)  # (B,)
-    return per_sequence.mean()
+    return SEQ_MEAN_TOKEN_MEAN.numerator(values, mask) / SEQ_MEAN_TOKEN_MEAN.denominator(mask).clamp(min=1.0)
 
 
-LOSS_AGGREGATIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "token_mean": token_mean,
-    "seq_mean_token_mean": seq_mean_token_mean,
+@dataclass(frozen=True)
+class Aggregation:
+    """A loss aggregation split into a numerator that adds up over micro-batches and a mini-batch denominator.
+
+    ``loss = Σ_micro numerator(values, mask) / denominator(mask of the whole mini-batch)`` equals the aggregation
+    computed on the whole mini-batch at once, so gradient accumulation never changes the loss.
+    """
+
+    numerator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    denominator: Callable[[torch.Tensor], torch.Tensor]
+
+
+TOKEN_MEAN = Aggregation(
+    numerator=lambda values, mask: (values * mask).sum(),
+    denominator=lambda mask: mask.sum(),
+)
+SEQ_MEAN_TOKEN_MEAN = Aggregation(
+    numerator=lambda values, mask: ((values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).sum(),
+    denominator=lambda mask: (mask.sum(-1) > 0).sum().to(mask.dtype),
+)
+LOSS_AGGREGATIONS: dict[str, Aggregation] = {
+    "token_mean": TOKEN_MEAN,
+    "seq_mean_token_mean": SEQ_MEAN_TOKEN_MEAN,
 }
+
+
+# ---- per-sample loss modes ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LossInputs:
+    logprobs: torch.Tensor  # (B, R) log π_θ, differentiable
+    old_logprobs: torch.Tensor  # (B, R) log π_old (the policy that sampled the on-policy rollouts)
+    behaviour_logprobs: torch.Tensor  # (B, R) log-probs recorded with an injected trajectory (0 where none)
+    advantages: torch.Tensor  # (B,)
+    mask: torch.Tensor  # (B, R)
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    eps_low: float
+    eps_high: float
+    is_cap: float  # truncation of π_θ/π_guide in ``importance`` mode
+    shaping_gamma: float  # γ of f(x) = x/(x+γ) in ``luffy`` and ``exgrpo`` modes
+
+
+LOSS_MODES: dict[str, Callable[[LossInputs, LossSettings], SurrogateTerms]] = {
+    # on-policy rows and NPO's default guide slot: old log-probs recomputed by the current policy
+    "on_policy": lambda x, s: clipped_surrogate(
+        x.logprobs, x.old_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high
+    ),
+    "importance": lambda x, s: truncated_importance_surrogate(
+        x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high, s.is_cap
+    ),
+    "luffy": lambda x, s: shaped_probability_loss(x.logprobs, x.advantages, x.mask, s.shaping_gamma),
+    "exgrpo": lambda x, s: shaped_ratio_loss(
+        x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.shaping_gamma
+    ),
+}
+
+
+def mixed_loss(inputs: LossInputs, modes: list[str], settings: LossSettings) -> SurrogateTerms:
+    """Per-token losses where row ``i`` uses the loss of ``modes[i]`` (the registry of modes decides, no if-chains)."""
+    token_loss = torch.zeros_like(inputs.mask)
+    clipped = torch.zeros_like(inputs.mask, dtype=torch.bool)
+    ratio = torch.ones_like(inputs.mask)
+    for mode in sorted(set(modes)):
+        rows = torch.tensor([m == mode for m in modes], device=inputs.mask.device).unsqueeze(-1)  # (B, 1)
+        terms = LOSS_MODES[mode](inputs, settings)
+        token_loss = torch.where(rows, terms.token_loss, token_loss)
+        clipped = torch.where(rows, terms.clipped, clipped)
+        ratio = torch.where(rows, terms.ratio, ratio)
+    return SurrogateTerms(token_loss, clipped, ratio)

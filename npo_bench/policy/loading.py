@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers.utils import logging as hf_logging
 
 from npo_bench.errors import UserError
 from npo_bench.policy.processor import PROCESSORS
+
+hf_logging.disable_progress_bar()  # per-shard load/save bars would drown our own progress display
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -93,7 +96,9 @@ def load_policy(
         raise
     except Exception as exc:  # transformers/safetensors raise many types for a bad checkpoint; name the folder
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot load the model in {path}: {first_line}", hint="corrupt or incomplete checkpoint?") from None
+        raise UserError(
+            f"cannot load the model in {path}: {first_line}", hint="corrupt or incomplete checkpoint?"
+        ) from None
     model.to(resolve_device(device))
     tokenizer.padding_side = "left"
     return Policy(

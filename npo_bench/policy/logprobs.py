@@ -10,7 +10,6 @@ import torch
 from npo_bench.policy.batching import SequenceBatch
 from npo_bench.policy.loading import Policy
 
-
 _NO_MASS = -1e9  # finite, so that 0 · log 0 stays 0 in the entropy
 
 

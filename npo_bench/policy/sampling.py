@@ -64,7 +64,9 @@ def _top_p_filter(scores: torch.Tensor, top_p: float) -> torch.Tensor:
     return scores.masked_fill(drop, float("-inf"))
 
 
-def _trim_at_eos(tokens: torch.Tensor, logprobs: torch.Tensor, eos_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def _trim_at_eos(
+    tokens: torch.Tensor, logprobs: torch.Tensor, eos_ids: Sequence[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Cut a generated row after its first EOS (kept) — the rest is padding."""
     is_eos = torch.isin(tokens, torch.tensor(list(eos_ids), dtype=tokens.dtype))
     if is_eos.any():

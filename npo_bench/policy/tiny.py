@@ -91,7 +91,9 @@ def tiny_model_config(cfg: TinyModelConfig, tokenizer: Any) -> Any:
             "patch_size": 14,
         }
         return Qwen2VLConfig(text_config=text, vision_config=vision, **common)
-    raise UserError(f"model.tiny.arch={cfg.arch!r} is not a known tiny architecture", hint=f"known: {', '.join(TINY_ARCHS)}")
+    raise UserError(
+        f"model.tiny.arch={cfg.arch!r} is not a known tiny architecture", hint=f"known: {', '.join(TINY_ARCHS)}"
+    )
 
 
 TINY_ARCHS = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")

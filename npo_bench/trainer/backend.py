@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
 from npo_bench.trainer.step import (
     Timer,
+    score_trajectory,
     compute_advantages,
     flatten,
     generate,
@@ -58,7 +59,9 @@ class EmbeddedBackend:
             self.policy.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=tuple(t.betas)
         )
         if t.lr_schedule not in LR_SCHEDULES:
-            raise UserError(f"trainer.lr_schedule={t.lr_schedule!r} is unknown", hint=f"known: {', '.join(LR_SCHEDULES)}")
+            raise UserError(
+                f"trainer.lr_schedule={t.lr_schedule!r} is unknown", hint=f"known: {', '.join(LR_SCHEDULES)}"
+            )
         self.ref_model = copy.deepcopy(self.policy.model).eval() if t.kl_coef > 0 else None
         self.benchmark = make_benchmark(config.task.benchmark, config.task.options)
         self.train_prompts = self.benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
@@ -66,6 +69,7 @@ class EmbeddedBackend:
         self.stream = PromptStream(self.train_prompts, config.rollout.prompts_per_step, config.seed)
         self.source: GuidanceSource | None = None
         self._step = 0
+        self.updates = 0  # optimizer steps ever taken, scout and replayed steps included (compute-honest)
 
     # ---- TrainerControl ------------------------------------------------------------------------------------------
     @property
@@ -75,6 +79,7 @@ class EmbeddedBackend:
     def save(self, tag: str) -> CheckpointRef:
         state = {
             "step": self._step,
+            "updates": self.updates,
             "optimizer": self.optimizer.state_dict(),
             "rng": checkpoints.capture_rng(),
             "source": self.source.state_dict() if self.source is not None else {},
@@ -95,6 +100,7 @@ class EmbeddedBackend:
         """Restore everything (source state too) and truncate the logs to what the checkpoint had seen."""
         self.restore(ref)
         state = checkpoints.load_trainer_state(ref)
+        self.updates = int(state.get("updates", state["step"]))
         if self.source is not None:
             self.source.load_state_dict(state["source"])
         self.run.metrics.truncate(int(state["metrics_lines"]))
@@ -116,17 +122,40 @@ class EmbeddedBackend:
     def logprobs(
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
     ) -> list[torch.Tensor]:
-        if not trajectories:
-            return []
+        return [stats[0] for stats in self._token_stats(trajectories, checkpoint, with_entropy=False)]
+
+    def _token_stats(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None, with_entropy: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(log-probs (L,), entropies (L,) or empty) of each trajectory, in micro-batches, without gradient."""
         template = self.config.task.prompt_template
-        encodings = [encode_prompt(self.policy, self._prompt(t.prompt_id), template) for t in trajectories]
-        batch = collate(encodings, [t.response_ids for t in trajectories], self.policy.pad_id)
+        out: list[tuple[torch.Tensor, torch.Tensor]] = []
+        size = max(self.config.trainer.micro_batch_size, 1)
         with self.weights_of(checkpoint), torch.no_grad():
-            stats = response_token_stats(self.policy, batch, self.config.rollout.temperature)
-        return [stats.logprobs[i, : t.length].cpu() for i, t in enumerate(trajectories)]
+            for start in range(0, len(trajectories), size):
+                chunk = trajectories[start : start + size]
+                encodings = [encode_prompt(self.policy, self._prompt(t.prompt_id), template) for t in chunk]
+                batch = collate(encodings, [t.response_ids for t in chunk], self.policy.pad_id)
+                stats = response_token_stats(self.policy, batch, self.config.rollout.temperature, with_entropy)
+                for i, t in enumerate(chunk):
+                    entropy = stats.entropy[i, : t.length].cpu() if stats.entropy is not None else torch.empty(0)
+                    out.append((stats.logprobs[i, : t.length].cpu(), entropy))
+        return out
 
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
         return self.stream.between(start, end)
+
+    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+        tokens = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.policy.eos_ids[0]]
+        trajectory = Trajectory(prompt.id, torch.tensor(tokens, dtype=torch.long), text, None, source=source)
+        self.prompt_index.setdefault(prompt.id, prompt)
+        return score_trajectory(trajectory, prompt, self.benchmark, self.config.trainer.format_weight)
+
+    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+        return [stats[1] for stats in self._token_stats(trajectories, checkpoint, with_entropy=True)]
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        self.run.events.append({"step": self._step, "update": self.updates, **event})
 
     # ---- the guided step ----------------------------------------------------------------------------------------
     def attach_source(self, source: GuidanceSource) -> None:
@@ -147,6 +176,8 @@ class EmbeddedBackend:
         timer = Timer()
         step = self._step + 1
         prompts = self.stream.batch(step)
+        if guided and self.source is not None:
+            prompts = self.source.select_prompts(step, prompts)
         with timer("generate"):
             groups = generate(self.policy, prompts, self.config)
         with timer("verify"):
@@ -154,18 +185,19 @@ class EmbeddedBackend:
         with timer("guide"):
             injections = self.source.guide(groups) if guided and self.source is not None else []
             mixed = apply_injections(groups, injections)
-        unsupported = {mode for m in mixed for mode in m.loss_modes if mode != "on_policy"}
-        if unsupported:
-            raise UserError(f"the embedded backend does not implement loss modes {sorted(unsupported)} yet")
         with timer("train"):
             self._set_learning_rate(step)
             advantages = compute_advantages(mixed, self.config)
             rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template)
             update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
         self._step = step
+        self.updates += 1
+        source_metrics = self.source.metrics() if guided and self.source is not None else {}
         metrics = {
             **rollout_metrics(groups, mixed, self.config.rollout.max_new_tokens),
             **update,
+            **source_metrics,
+            "train/updates": float(self.updates),
             "data/epoch": self.stream.epoch(step),
             "policy/lr": self.optimizer.param_groups[0]["lr"],
             **{f"time/{name}_s": seconds for name, seconds in timer.seconds.items()},
@@ -175,7 +207,7 @@ class EmbeddedBackend:
         self.run.metrics.append(record)
         if self.on_step is not None:
             self.on_step(step, metrics)
-        return StepStats(step=step, metrics=metrics, groups=tuple(m.group for m in mixed))
+        return StepStats(step=step, metrics=metrics, groups=tuple(groups))
 
     # ---- helpers ------------------------------------------------------------------------------------------------
     def _set_learning_rate(self, step: int) -> None:

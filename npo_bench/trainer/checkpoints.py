@@ -97,9 +97,8 @@ def load_weights_into(model: Any, weights: dict[str, torch.Tensor], origin: Path
     params = dict(model.named_parameters(remove_duplicate=False))
     missing = [k for k in result.missing_keys if not (k in params and id(params[k]) in shared)]
     if missing or result.unexpected_keys:
-        raise UserError(
-            f"checkpoint {origin} does not match the model: missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}"
-        )
+        unexpected = result.unexpected_keys[:3]
+        raise UserError(f"checkpoint {origin} does not match the model: missing {missing[:3]}, unexpected {unexpected}")
 
 
 def latest_checkpoint(folder: Path) -> CheckpointRef | None:

@@ -53,12 +53,16 @@ class Run:
         source_cls = self.host.get("source", config.source.name).load()
         self.backend.attach_source(source_cls())
         benchmark = self.backend.benchmark
-        self.test_prompts = benchmark.load(config.task.test_split, config.eval.size or config.task.test_size, config.task.seed)
+        self.test_prompts = benchmark.load(
+            config.task.test_split, config.eval.size or config.task.test_size, config.task.seed
+        )
         ref = checkpoints.latest_checkpoint(self.run.checkpoints) if resume else None
         if ref is not None:
             self.backend.resume(ref)
             self.log(f"resumed {self.run.path} from {ref.tag} (step {ref.step})")
-        self._notify("npo_bench_on_run_start", RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None))
+        self._notify(
+            "npo_bench_on_run_start", RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None)
+        )
         final: dict[str, float] = {}
         try:
             with self.progress:
@@ -91,7 +95,10 @@ class Run:
 
     def _evaluate(self, step: int) -> EvalResult:
         result = evaluate(
-            self.backend.policy, self.backend.benchmark, self.test_prompts, self.config.eval,
+            self.backend.policy,
+            self.backend.benchmark,
+            self.test_prompts,
+            self.config.eval,
             self.config.task.prompt_template,
         )
         scores = {f"eval/{key}": value for key, value in result.scores.items()}

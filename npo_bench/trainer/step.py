@@ -19,7 +19,7 @@ import torch
 from npo_bench.config import RunConfig
 from npo_bench.grpo.advantages import group_advantages
 from npo_bench.grpo.groups import MixedGroup
-from npo_bench.grpo.losses import LOSS_AGGREGATIONS, clipped_surrogate, k3_kl
+from npo_bench.grpo.losses import LOSS_AGGREGATIONS, LossInputs, LossSettings, k3_kl, mixed_loss
 from npo_bench.policy.batching import PromptEncoding, collate, encode_prompt
 from npo_bench.policy.loading import Policy
 from npo_bench.policy.logprobs import response_token_stats
@@ -72,78 +72,154 @@ class Rows:
     encodings: list[PromptEncoding]
     responses: list[torch.Tensor]  # each (L,)
     advantages: torch.Tensor  # (B,)
+    modes: list[str] = dataclasses.field(default_factory=list)  # loss mode per row; empty = all on_policy
+    behaviour: list[torch.Tensor | None] = dataclasses.field(default_factory=list)  # (L,) recorded log-probs
+
+    def mode(self, i: int) -> str:
+        return self.modes[i] if self.modes else "on_policy"
 
 
 def flatten(policy: Policy, groups: Sequence[MixedGroup], advantages: Sequence[torch.Tensor], template: str) -> Rows:
-    encodings, responses, advs = [], [], []
+    encodings, responses, advs, modes, behaviour = [], [], [], [], []
     for mixed, adv in zip(groups, advantages, strict=True):
         encoding = encode_prompt(policy, mixed.group.prompt, template)
-        for trajectory, a in zip(mixed.group.trajectories, adv, strict=True):
+        members = zip(mixed.group.trajectories, adv, mixed.loss_modes, mixed.behaviour_logprobs, strict=True)
+        for trajectory, a, mode, logprobs in members:
             if trajectory.length == 0:
                 continue  # nothing to learn from an empty response
             encodings.append(encoding)
             responses.append(trajectory.response_ids)
             advs.append(float(a))
-    return Rows(encodings, responses, torch.tensor(advs, dtype=torch.float32))
+            modes.append(mode)
+            behaviour.append(logprobs)
+    return Rows(encodings, responses, torch.tensor(advs, dtype=torch.float32), modes, behaviour)
 
 
 def update_policy(
     policy: Policy, optimizer: torch.optim.Optimizer, rows: Rows, config: RunConfig, ref_model: Any | None = None
 ) -> dict[str, float]:
-    """Clipped-surrogate updates over ``trainer.mini_batches`` mini-batches; returns averaged diagnostics.
+    """Clipped-surrogate updates over ``trainer.mini_batches`` mini-batches; returns diagnostics.
 
     With one mini-batch (the default) the update is exactly on-policy: π_old is the current policy, so the ratio is 1
-    and π_old's log-probs are the detached log-probs of the same forward pass (no extra forward).
+    and π_old's log-probs are the detached log-probs of the same forward pass (no extra forward). Each mini-batch
+    runs as length-sorted micro-batches of ``trainer.micro_batch_size`` sequences (less padding, bounded memory)
+    whose gradients add up to exactly the mini-batch loss.
     """
     t = config.trainer
-    policy.model.train()
     temperature = config.rollout.temperature
     order = list(range(len(rows.responses)))
     chunks = [order[i :: t.mini_batches] for i in range(t.mini_batches)] if t.mini_batches > 1 else [order]
     old_logprobs = None
     if t.mini_batches > 1:  # π_old must be fixed before the first update
-        with torch.no_grad():
-            full = collate(rows.encodings, rows.responses, policy.pad_id)
-            old_logprobs = response_token_stats(policy, full, temperature).logprobs.cpu()
-    aggregate = LOSS_AGGREGATIONS[t.loss_agg]
-    totals: dict[str, float] = {}
+        old_logprobs = _logprobs_of_rows(policy, rows, order, temperature, t.micro_batch_size)
+    policy.model.train()
+    sums: dict[str, float] = {}
     for chunk in chunks:
-        if not chunk:
-            continue
-        batch = collate([rows.encodings[i] for i in chunk], [rows.responses[i] for i in chunk], policy.pad_id)
-        mask = batch.response_mask.to(policy.device)  # (b, R)
-        stats = response_token_stats(policy, batch, temperature, with_entropy=True)
+        if chunk:
+            _update_on(policy, optimizer, rows, chunk, config, ref_model, old_logprobs, sums)
+    policy.model.eval()
+    tokens = max(sums.pop("tokens"), 1.0)
+    return {
+        "policy/loss": sums["loss"] / len(chunks),
+        "policy/entropy": sums["entropy"] / tokens,
+        "policy/clip_frac": sums["clipped"] / tokens,
+        "policy/approx_kl": sums["approx_kl"] / tokens,
+        "policy/kl_to_ref": sums["kl"] / len(chunks),
+        "policy/grad_norm": sums["grad_norm"] / len(chunks),
+        "train/tokens": sums["train_tokens"],
+    }
+
+
+def _micro_batches(rows: Rows, indices: Sequence[int], size: int) -> list[list[int]]:
+    """``indices`` sorted by response length and cut into groups of ``size`` (less padding per forward)."""
+    ordered = sorted(indices, key=lambda i: (rows.responses[i].shape[0], i))
+    size = max(size, 1)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _logprobs_of_rows(
+    policy: Policy, rows: Rows, indices: Sequence[int], temperature: float, micro_batch_size: int
+) -> dict[int, torch.Tensor]:
+    """Per-row log-probs (L,) under the current weights, without gradient."""
+    out: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        for micro in _micro_batches(rows, indices, micro_batch_size):
+            batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
+            logprobs = response_token_stats(policy, batch, temperature).logprobs.cpu()
+            for row, i in enumerate(micro):
+                out[i] = logprobs[row, : rows.responses[i].shape[0]]
+    return out
+
+
+def _update_on(
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    rows: Rows,
+    chunk: Sequence[int],
+    config: RunConfig,
+    ref_model: Any | None,
+    old_logprobs: dict[int, torch.Tensor] | None,
+    sums: dict[str, float],
+) -> None:
+    """One optimizer step on the rows ``chunk`` (accumulated over micro-batches)."""
+    t = config.trainer
+    aggregation = LOSS_AGGREGATIONS[t.loss_agg]
+    settings = LossSettings(t.clip_eps_low, t.clip_eps_high, t.is_cap, t.shaping_gamma)
+    lengths = torch.tensor([float(rows.responses[i].shape[0]) for i in chunk])
+    full_mask = (torch.arange(int(lengths.max())) < lengths.unsqueeze(-1)).float()  # (b, R) of the mini-batch
+    denominator = aggregation.denominator(full_mask).clamp(min=1.0)
+    optimizer.zero_grad(set_to_none=True)
+    loss_total = kl_total = 0.0
+    for micro in _micro_batches(rows, chunk, t.micro_batch_size):
+        batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
+        mask = batch.response_mask.to(policy.device)  # (m, R)
+        stats = response_token_stats(policy, batch, config.rollout.temperature, with_entropy=True)
         if old_logprobs is None:
             old = stats.logprobs.detach()
         else:
-            old = old_logprobs[chunk, : mask.shape[1]].to(policy.device)
-        advantages = rows.advantages[chunk].to(policy.device)  # (b,)
-        terms = clipped_surrogate(stats.logprobs, old, advantages, mask, t.clip_eps_low, t.clip_eps_high)
-        loss = aggregate(terms.token_loss, mask)
-        kl_value = torch.zeros((), device=mask.device)
+            old = torch.zeros_like(mask)
+            for row, i in enumerate(micro):
+                old[row, : old_logprobs[i].shape[0]] = old_logprobs[i].to(policy.device)
+        inputs = LossInputs(
+            logprobs=stats.logprobs,
+            old_logprobs=old,
+            behaviour_logprobs=_padded([rows.behaviour[i] if rows.behaviour else None for i in micro], mask),
+            advantages=rows.advantages[micro].to(policy.device),  # (m,)
+            mask=mask,
+        )
+        terms = mixed_loss(inputs, [rows.mode(i) for i in micro], settings)
+        loss = aggregation.numerator(terms.token_loss, mask) / denominator
         if ref_model is not None and t.kl_coef > 0:
             with torch.no_grad():
-                ref_logprobs = _ref_logprobs(policy, ref_model, batch, temperature)
-            kl_value = aggregate(k3_kl(stats.logprobs, ref_logprobs, mask), mask)
-            loss = loss + t.kl_coef * kl_value
-        optimizer.zero_grad(set_to_none=True)
+                ref_logprobs = _ref_logprobs(policy, ref_model, batch, config.rollout.temperature)
+            kl = aggregation.numerator(k3_kl(stats.logprobs, ref_logprobs, mask), mask) / denominator
+            loss = loss + t.kl_coef * kl
+            kl_total += float(kl.detach())
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), t.grad_clip)
-        optimizer.step()
-        tokens = mask.sum().clamp(min=1.0)
-        totals["train/tokens"] = totals.get("train/tokens", 0.0) + float(batch.attention_mask.sum())
-        chunk_metrics = {
-            "policy/loss": float(loss.detach()),
-            "policy/entropy": float((stats.entropy.detach() * mask).sum() / tokens),
-            "policy/clip_frac": float(terms.clipped.float().sum() / tokens),
-            "policy/approx_kl": float(((old - stats.logprobs.detach()) * mask).sum() / tokens),
-            "policy/kl_to_ref": float(kl_value.detach()),
-            "policy/grad_norm": float(grad_norm),
-        }
-        for key, value in chunk_metrics.items():
-            totals[key] = totals.get(key, 0.0) + value / len(chunks)
-    policy.model.eval()
-    return totals
+        loss_total += float(loss.detach())
+        _add(sums, "tokens", float(mask.sum()))
+        _add(sums, "train_tokens", float(batch.attention_mask.sum()))
+        _add(sums, "entropy", float((stats.entropy.detach() * mask).sum()))
+        _add(sums, "clipped", float(terms.clipped.float().sum()))
+        _add(sums, "approx_kl", float(((old - stats.logprobs.detach()) * mask).sum()))
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), t.grad_clip)
+    optimizer.step()
+    _add(sums, "loss", loss_total)
+    _add(sums, "kl", kl_total)
+    _add(sums, "grad_norm", float(grad_norm))
+
+
+def _padded(logprobs: Sequence[torch.Tensor | None], mask: torch.Tensor) -> torch.Tensor:
+    """(m, R) recorded log-probs, zero where a row has none (its loss mode does not read them)."""
+    out = torch.zeros_like(mask)
+    for row, values in enumerate(logprobs):
+        if values is not None:
+            out[row, : values.shape[0]] = values.to(mask.device)
+    return out
+
+
+def _add(sums: dict[str, float], key: str, value: float) -> None:
+    sums[key] = sums.get(key, 0.0) + value
 
 
 def _ref_logprobs(policy: Policy, ref_model: Any, batch: Any, temperature: float) -> torch.Tensor:

@@ -43,7 +43,9 @@ def cache_root(config: RunConfig) -> Path:
 
 def warmup_key(config: RunConfig) -> str:
     return config_hash(
-        config.model, config.task, config.warmup,
+        config.model,
+        config.task,
+        config.warmup,
         {"n": config.rollout.n, "temperature": config.rollout.temperature, "max_new": config.rollout.max_new_tokens},
         {"version": WARMUP_VERSION},
     )
@@ -69,7 +71,9 @@ def initial_model_dir(config: RunConfig) -> Path:
     corpus = ["user\nassistant\n"] * 50
     for options in (config.task.options, {**config.task.options, **config.warmup.options}):  # RL and SFT text
         benchmark = make_benchmark(config.task.benchmark, options)
-        corpus += [config.task.prompt_template.format(question=text) for text in benchmark.corpus(2000, config.task.seed)]
+        corpus += [
+            config.task.prompt_template.format(question=text) for text in benchmark.corpus(2000, config.task.seed)
+        ]
     key = config_hash(tiny, config.model.min_pixels, config.model.max_pixels, corpus, {"version": WARMUP_VERSION})
     target = cache_root(config) / "tiny" / key
     if not (target / "config.json").exists():
@@ -106,8 +110,12 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     started = time.perf_counter()
     benchmark = make_benchmark(config.task.benchmark, config.task.options)
     policy = load_policy(
-        initial_model_dir(config), config.model.device, config.model.dtype, config.model.attn_implementation,
-        config.model.min_pixels, config.model.max_pixels,
+        initial_model_dir(config),
+        config.model.device,
+        config.model.dtype,
+        config.model.attn_implementation,
+        config.model.min_pixels,
+        config.model.max_pixels,
     )
     template = config.task.prompt_template
     sft_benchmark = make_benchmark(config.task.benchmark, {**config.task.options, **w.options})
@@ -159,7 +167,9 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     policy.model.save_pretrained(staging)
-    policy.processor.save_pretrained(staging) if policy.processor is not None else policy.tokenizer.save_pretrained(staging)
+    policy.processor.save_pretrained(staging) if policy.processor is not None else policy.tokenizer.save_pretrained(
+        staging
+    )
     atomic_write_json(staging / REPORT_FILE, report)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)

@@ -29,8 +29,17 @@ def test_micro_run_eval_and_resume_through_the_cli(micro_base, tmp_path, capsys)
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines if r["phase"] == "train"] == [1, 2, 3, 4, 5, 6]
     assert [r["step"] for r in lines if r["phase"] == "eval"] == [0, 3, 6]
-    for key in ("reward/mean", "reward/pass_rate", "reward/all_zero_frac", "reward/all_one_frac", "policy/entropy",
-                "policy/clip_frac", "policy/approx_kl", "response/length_mean", "time/step_s"):
+    for key in (
+        "reward/mean",
+        "reward/pass_rate",
+        "reward/all_zero_frac",
+        "reward/all_one_frac",
+        "policy/entropy",
+        "policy/clip_frac",
+        "policy/approx_kl",
+        "response/length_mean",
+        "time/step_s",
+    ):
         assert key in lines[1], key
     items = json.loads((run / "eval" / "synthetic.json").read_text())["items"]
     assert len(items) == 32 and {"id", "response", "extracted", "gold", "correct", "rule"} <= set(items[0])
@@ -78,8 +87,17 @@ def test_bad_input_is_one_clear_line(argv, message, capsys):
 
 
 def test_missing_model_directory_in_config(tmp_path, capsys):
-    argv = ["run", "--preset", "micro", "--runs-dir", str(tmp_path), "--set", f"model.path={tmp_path / 'missing'}",
-            "--set", "warmup.enabled=false"]
+    argv = [
+        "run",
+        "--preset",
+        "micro",
+        "--runs-dir",
+        str(tmp_path),
+        "--set",
+        f"model.path={tmp_path / 'missing'}",
+        "--set",
+        "warmup.enabled=false",
+    ]
     assert main(argv) == 2
     assert "does not exist" in _error_line(capsys)
 

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 from npo_bench.config import TinyModelConfig
 from npo_bench.errors import UserError
@@ -10,11 +11,12 @@ from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.policy.tiny import build_tiny_policy
-from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 PROMPTS = generate_split("train", 6, seed=5)
 CORPUS = [f"{p.question} {p.meta['solution']}" for p in generate_split("train", 200, seed=5)] + ["user assistant"] * 5
-SMALL = dict(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, vision_depth=1, vision_hidden=16)
+SMALL = dict(
+    hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, vision_depth=1, vision_hidden=16
+)
 
 
 @pytest.fixture(scope="module", params=["qwen3_vl", "qwen2_5_vl", "qwen2_vl"])
@@ -41,7 +43,9 @@ def test_tiny_checkpoint_loads_through_from_pretrained(tiny_dir):
 def test_sampled_logprobs_equal_teacher_forced_logprobs(tiny_dir, temperature, top_p):
     policy = load_policy(tiny_dir, device="cpu")
     torch.manual_seed(0)
-    groups = sample(policy, PROMPTS, n=3, temperature=temperature, top_p=top_p, max_new_tokens=12, template="{question}")
+    groups = sample(
+        policy, PROMPTS, n=3, temperature=temperature, top_p=top_p, max_new_tokens=12, template="{question}"
+    )
     flat = [t for g in groups for t in g]
     assert len(flat) == 18 and all(0 < t.length <= 12 for t in flat)
     encodings = [encode_prompt(policy, p, "{question}") for p in PROMPTS for _ in range(3)]

@@ -22,7 +22,9 @@ def test_micro_extends_tiny_cpu():
 
 
 def test_dotted_overrides_are_typed():
-    config = resolve("micro", overrides=["trainer.lr=1e-6", "rollout.n=4", "source.options.delta=20", "model.path=null"])
+    config = resolve(
+        "micro", overrides=["trainer.lr=1e-6", "rollout.n=4", "source.options.delta=20", "model.path=null"]
+    )
     assert config.trainer.lr == pytest.approx(1e-6) and isinstance(config.trainer.lr, float)
     assert config.source.options == {"delta": 20}
     assert config.model.path is None

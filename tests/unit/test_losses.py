@@ -24,12 +24,16 @@ def test_surrogate_values_by_hand():
 
 
 def test_dual_clip_bounds_negative_advantage_loss():
-    terms = clipped_surrogate(torch.tensor([[2.0]]), torch.zeros(1, 1), torch.tensor([-1.0]), torch.ones(1, 1), 0.2, 0.28, 3.0)
+    terms = clipped_surrogate(
+        torch.tensor([[2.0]]), torch.zeros(1, 1), torch.tensor([-1.0]), torch.ones(1, 1), 0.2, 0.28, 3.0
+    )
     assert terms.token_loss.item() == pytest.approx(3.0)  # e^2 ≈ 7.39 capped at c·|A| = 3
 
 
 def test_mask_zeroes_padding():
-    terms = clipped_surrogate(torch.zeros(1, 4), torch.zeros(1, 4), torch.tensor([1.0]), torch.tensor([[1, 1, 0, 0.0]]), 0.2, 0.28)
+    terms = clipped_surrogate(
+        torch.zeros(1, 4), torch.zeros(1, 4), torch.tensor([1.0]), torch.tensor([[1, 1, 0, 0.0]]), 0.2, 0.28
+    )
     assert terms.token_loss.tolist() == [[-1.0, -1.0, 0.0, 0.0]]
 
 

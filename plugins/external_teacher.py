@@ -1,0 +1,1 @@
+"""Placeholder module so the entry point resolves while the source is being written (registers nothing yet)."""

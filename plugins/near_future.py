@@ -1,0 +1,334 @@
+"""The ``near_future`` guidance source: Near-Future Policy Optimization (NPO) and AutoNPO.
+
+NPO (arXiv 2604.20733, §3): for a prompt the current policy struggles on — on-policy group pass rate p̂ ≤ τ_gate
+(0.6) — the n-th (last) rollout slot is replaced by a verified-correct trajectory from a *later checkpoint of the same
+run*. The later checkpoint comes from training ahead Δ steps and rolling back (§3.1); one verified trajectory per
+prompt is cached (§3.2, "the guide generates several responses … one verified-correct trajectory is kept"); the RL
+objective is unchanged, only the group composition (§3.3). Two manual schedules (§3.5):
+
+- ``early`` bootstrapping: at step t₀ (the base), scout Δ steps, harvest, restart from t₀ with guidance over the
+  segment (the paper's Δ* ≈ 20 from the base);
+- ``late`` plateau breakthrough: at step t, save, train ahead Δ, harvest, roll back to t and replay the segment with
+  guidance (Δ* ≈ 70 from a mid-training policy).
+
+Both are one mechanism — anchor, scout, harvest, roll back, guided replay — so one code path serves them.
+
+AutoNPO (§4, ``auto: true``): a mistake pool, a warning trigger (reward-EMA stagnation + declining entropy) confirmed
+by a probe of π^(t) on pool prompts, Δ* = argmax Q̂/V̂ over distances to saved snapshots; π^(t) guides the pool
+prompts of the Δ*-slice, training rolls back to t−Δ* and replays with injection for those prompts only. The pure
+logic lives in :mod:`npo_bench.auto`.
+
+Choices the paper leaves open (documented here and in ``OPTIONS``): the guide samples ``harvest_k = 8`` responses per
+prompt at the training temperature and keeps the first verified one; the replayed segment has the length of the
+scout (``segment = delta``); the injected slot is trained ``on_policy`` (old log-probs recomputed — the paper's
+default; with and without IS "perform almost identically") or with truncated ``importance`` weights as the ablation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from npo_bench import UserError, hookimpl
+from npo_bench.auto import Candidate, MistakePool, Trigger, TriggerSettings, choose_rollback, variance_cost
+from npo_bench.guidance import TrainerControl
+from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
+
+OPTIONS: dict[str, tuple[Any, str]] = {
+    # name: (default, meaning)
+    "schedule": ([{"kind": "early", "at": 0, "delta": 20}], "interventions: {kind: early|late, at, delta, segment}"),
+    "tau_gate": (0.6, "inject only when the on-policy pass rate p̂ ≤ τ_gate (paper: 0.6)"),
+    "harvest_k": (8, "guide samples per prompt when harvesting (paper: unstated; 8 at training temperature)"),
+    "loss_mode": ("on_policy", "on_policy (paper default) | importance (IS on the guide slot, truncated)"),
+    "auto": (False, "AutoNPO: decide when and how far to roll back instead of following `schedule`"),
+    "snapshot_every": (10, "AutoNPO: save a rollback candidate every this many steps (siblings save every 10)"),
+    "min_delta": (10, "AutoNPO: smallest rollback distance considered"),
+    "max_delta": (80, "AutoNPO: largest rollback distance considered"),
+    "window": (20, "AutoNPO: steps over which reward stagnation and entropy decline are measured"),
+    "ema_beta": (0.9, "AutoNPO: EMA coefficient of the training reward"),
+    "min_improvement": (0.005, "AutoNPO: EMA gain over the window below which the reward stagnates"),
+    "cooldown": (30, "AutoNPO: steps after an intervention before the trigger may fire again"),
+    "pool_threshold": (0.6, "AutoNPO: p̂ at or below which a prompt enters the mistake pool"),
+    "probe_prompts": (64, "AutoNPO: pool prompts in the confirmation probe"),
+    "probe_k": (4, "AutoNPO: samples per probe prompt"),
+    "min_solved": (1, "AutoNPO: probe prompts π^(t) must now solve to confirm the warning"),
+    "slice_half_width": (5, "AutoNPO: ℬ_Δ holds failures within ±this many steps of t−Δ"),
+    "kl_scale": (1.0, "AutoNPO: c in V̂(Δ) = exp(c · per-token KL)"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Intervention:
+    kind: str  # "early" | "late" | "auto"
+    at: int  # the anchor step
+    delta: int  # steps trained ahead (manual) or rolled back (auto)
+    segment: int  # guided steps after the anchor
+
+
+class NearFutureSource:
+    """NPO: replace the last slot of struggling groups with a verified trajectory from a near-future checkpoint."""
+
+    options = OPTIONS
+
+    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - set(OPTIONS)
+        if unknown:
+            raise UserError(
+                f"source 'near_future': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
+            )
+        self.opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        if self.opts["loss_mode"] not in ("on_policy", "importance"):
+            raise UserError(
+                f"source 'near_future': loss_mode must be on_policy or importance, got {self.opts['loss_mode']!r}"
+            )
+        self.plan = [] if self.opts["auto"] else [_intervention(spec) for spec in self.opts["schedule"]]
+        self.cache: dict[str, Trajectory] = {}
+        self.active: Intervention | None = None  # the intervention whose guided segment is running
+        self.step = 0
+        self.scout_steps = 0
+        self.replayed_steps = 0
+        self.last: dict[str, float] = {}
+        self.pool = MistakePool(float(self.opts["pool_threshold"]))
+        self.trigger = Trigger(
+            TriggerSettings(
+                int(self.opts["window"]),
+                float(self.opts["ema_beta"]),
+                float(self.opts["min_improvement"]),
+                int(self.opts["cooldown"]),
+            )
+        )
+        self.snapshots: dict[int, CheckpointRef] = {}
+
+    # ---- before the step: interventions ---------------------------------------------------------------------------
+    def before_step(self, ctl: TrainerControl) -> None:
+        self.step = ctl.step
+        if self.active is not None and self.step >= self.active.at + self.active.segment:
+            ctl.log_event({"event": "segment_end", "kind": self.active.kind, "anchor": self.active.at})
+            self.active, self.cache = None, {}
+        if self.opts["auto"]:
+            self._auto(ctl)
+            return
+        due = [i for i in self.plan if i.at == self.step]
+        if due:
+            self.plan.remove(due[0])
+            self._scout_and_rewind(ctl, due[0])
+
+    def _scout_and_rewind(self, ctl: TrainerControl, plan: Intervention) -> None:
+        """Anchor at t, train ahead Δ, harvest for the segment's prompts, roll back to t (§3.1, §3.5)."""
+        anchor = ctl.save(f"npo-anchor-{plan.at:06d}")
+        ctl.train(plan.delta)
+        self.scout_steps += plan.delta
+        prompts = ctl.prompts_between(plan.at, plan.at + plan.segment)
+        harvested = self._harvest(ctl, prompts)
+        ctl.restore(anchor)
+        kl = self._kl_guide_current(ctl, list(harvested.values()))
+        self.cache, self.active = harvested, plan
+        ctl.log_event(
+            {
+                "event": "intervention",
+                "kind": plan.kind,
+                "anchor": plan.at,
+                "delta": plan.delta,
+                "segment": plan.segment,
+                "segment_prompts": len(prompts),
+                "cache_size": len(harvested),
+                "guide_solve_rate": len(harvested) / max(len(prompts), 1),
+                "kl_guide_current": kl,
+                "rollback": {"from": plan.at + plan.delta, "to": plan.at},
+            }
+        )
+
+    def _harvest(self, ctl: TrainerControl, prompts: Sequence[Prompt]) -> dict[str, Trajectory]:
+        """k guide samples per prompt; keep the first verified-correct one (none if the guide fails too)."""
+        cache: dict[str, Trajectory] = {}
+        for prompt, group in zip(prompts, ctl.sample(prompts, int(self.opts["harvest_k"])), strict=True):
+            correct = next((t for t in group if t.correct), None)
+            if correct is not None:
+                cache[prompt.id] = correct
+        return cache
+
+    def _kl_guide_current(self, ctl: TrainerControl, trajectories: Sequence[Trajectory]) -> float:
+        """Mean per-token KL(guide ‖ current) on the guide's own tokens: the V(Δ) proxy (§5)."""
+        with_logprobs = [t for t in trajectories if t.logprobs is not None and t.length > 0]
+        if not with_logprobs:
+            return 0.0
+        current = ctl.logprobs(with_logprobs)
+        diffs = [float((t.logprobs - lp).sum()) for t, lp in zip(with_logprobs, current, strict=True)]
+        return sum(diffs) / sum(t.length for t in with_logprobs)
+
+    # ---- AutoNPO -------------------------------------------------------------------------------------------------
+    def _auto(self, ctl: TrainerControl) -> None:
+        t = self.step
+        if t % int(self.opts["snapshot_every"]) == 0:
+            self.snapshots[t] = ctl.save(f"npo-snapshot-{t:06d}")
+        if self.active is not None:
+            return
+        status = self.trigger.status(t)
+        self.last.update({"auto/warning": float(bool(status.get("warning")))})
+        if not status.get("warning"):
+            return
+        probe_ids = sorted(self.pool.failed_at, key=lambda p: -self.pool.failed_at[p])[
+            : int(self.opts["probe_prompts"])
+        ]
+        prompts = [p for p in ctl.prompts_between(0, t) if p.id in set(probe_ids)]
+        groups = ctl.sample(prompts, int(self.opts["probe_k"])) if prompts else []
+        solved = {p.id: g for p, g in zip(prompts, groups, strict=True) if any(x.correct for x in g)}
+        event: dict[str, Any] = {"event": "auto_warning", **_floats(status), "pool_size": len(self.pool)}
+        event.update({"probe_prompts": len(prompts), "probe_solved": len(solved)})
+        if len(solved) < int(self.opts["min_solved"]):
+            ctl.log_event({**event, "confirmed": False})
+            self.trigger.cool_down(t)
+            return
+        candidates = self._candidates(ctl, t, prompts, groups)
+        best = choose_rollback(candidates)
+        event.update({"confirmed": True, "candidates": [_candidate_row(c) for c in candidates]})
+        if best is None:
+            ctl.log_event({**event, "delta_star": None})
+            self.trigger.cool_down(t)
+            return
+        slice_ids = set(self.pool.slice(best.checkpoint_step, int(self.opts["slice_half_width"])))
+        self.cache = {pid: next(x for x in g if x.correct) for pid, g in solved.items() if pid in slice_ids}
+        ctl.restore(self.snapshots[best.checkpoint_step])
+        self.snapshots = {s: ref for s, ref in self.snapshots.items() if s <= best.checkpoint_step}
+        self.replayed_steps += best.delta
+        self.active = Intervention("auto", best.checkpoint_step, best.delta, best.delta)
+        self.pool.forget(self.cache)
+        self.trigger.cool_down(best.checkpoint_step)
+        self.last.update({"auto/delta_star": float(best.delta), "auto/S_hat": best.s_hat})
+        ctl.log_event(
+            {
+                **event,
+                "delta_star": best.delta,
+                "q_hat": best.q_hat,
+                "v_hat": best.v_hat,
+                "s_hat": best.s_hat,
+                "cache_size": len(self.cache),
+                "rollback": {"from": t, "to": best.checkpoint_step},
+            }
+        )
+
+    def _candidates(
+        self, ctl: TrainerControl, t: int, prompts: Sequence[Prompt], groups: Sequence[list[Trajectory]]
+    ) -> list[Candidate]:
+        """Q̂, V̂ for each saved snapshot at distance Δ ∈ [min_delta, max_delta], all from the probe's rollouts."""
+        pass_rate = {p.id: sum(x.correct for x in g) / len(g) for p, g in zip(prompts, groups, strict=True)}
+        probe_trajectories = [x for g in groups for x in g if x.length > 0]
+        candidates = []
+        for step, ref in sorted(self.snapshots.items()):
+            delta = t - step
+            if not int(self.opts["min_delta"]) <= delta <= int(self.opts["max_delta"]):
+                continue
+            members = [p for p in self.pool.slice(step, int(self.opts["slice_half_width"])) if p in pass_rate]
+            q_hat = statistics.fmean(pass_rate[p] for p in members) if members else 0.0
+            rollback_logprobs = ctl.logprobs(probe_trajectories, checkpoint=ref)
+            current_logprobs = ctl.logprobs(probe_trajectories)
+            tokens = sum(x.length for x in probe_trajectories)
+            kl = sum(float((a - b).sum()) for a, b in zip(current_logprobs, rollback_logprobs, strict=True)) / max(
+                tokens, 1
+            )
+            v_hat = variance_cost(kl, float(self.opts["kl_scale"]))
+            candidates.append(Candidate(delta, step, q_hat, kl, v_hat, len(members)))
+        return candidates
+
+    # ---- the step: group surgery --------------------------------------------------------------------------------
+    def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
+        return list(fresh)
+
+    def guide(self, groups: Sequence[Group]) -> list[Injection]:
+        """Replace slot n−1 of groups with p̂ ≤ τ_gate that have a cached guide trajectory (§3.3)."""
+        injections: list[Injection] = []
+        gated = hits = failed = failed_hits = 0
+        if self.active is not None:
+            importance = self.opts["loss_mode"] == "importance"
+            for index, group in enumerate(groups):
+                cached = self.cache.get(group.prompt.id)
+                if group.pass_rate == 0.0:
+                    failed += 1
+                    failed_hits += cached is not None
+                if group.pass_rate > float(self.opts["tau_gate"]):
+                    continue
+                gated += 1
+                if cached is None:
+                    continue
+                hits += 1
+                behaviour = cached.logprobs if importance else None
+                injections.append(
+                    Injection(index, len(group.trajectories) - 1, cached, behaviour, self.opts["loss_mode"])
+                )
+        self.last.update(
+            {
+                "guidance/active": float(self.active is not None),
+                "guidance/cache_size": float(len(self.cache)),
+                "guidance/cache_hit_rate": hits / gated if gated else 0.0,
+                "guidance/q_hat": failed_hits / failed if failed else 0.0,
+                "guidance/scout_steps": float(self.scout_steps),
+                "guidance/replayed_steps": float(self.replayed_steps),
+            }
+        )
+        return injections
+
+    def metrics(self) -> dict[str, float]:
+        return dict(self.last)
+
+    def after_step(self, stats: StepStats) -> None:
+        self.step = stats.step
+        if self.opts["auto"]:
+            self.pool.record(stats.step, {g.prompt.id: g.pass_rate for g in stats.groups})
+            self.trigger.observe(stats.step, stats.metrics["reward/mean"], stats.metrics["policy/entropy"])
+
+    # ---- checkpoints ---------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "plan": [dataclasses.asdict(i) for i in self.plan],
+            "cache": dict(self.cache),
+            "active": dataclasses.asdict(self.active) if self.active else None,
+            "scout_steps": self.scout_steps,
+            "replayed_steps": self.replayed_steps,
+            "pool": dict(self.pool.failed_at),
+            "trigger": self.trigger.state_dict(),
+            "snapshots": {s: (ref.tag, str(ref.path)) for s, ref in self.snapshots.items()},
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        from pathlib import Path
+
+        self.plan = [Intervention(**i) for i in state["plan"]]
+        self.cache = dict(state["cache"])
+        self.active = Intervention(**state["active"]) if state["active"] else None
+        self.scout_steps = int(state["scout_steps"])
+        self.replayed_steps = int(state["replayed_steps"])
+        self.pool.failed_at = dict(state["pool"])
+        self.trigger.load_state_dict(state["trigger"])
+        self.snapshots = {int(s): CheckpointRef(int(s), tag, Path(p)) for s, (tag, p) in state["snapshots"].items()}
+
+
+def _intervention(spec: Mapping[str, Any]) -> Intervention:
+    try:
+        kind, at, delta = str(spec["kind"]), int(spec["at"]), int(spec["delta"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"source 'near_future': bad schedule entry {dict(spec)!r} ({exc})") from None
+    if kind not in ("early", "late") or delta < 1 or at < 0:
+        raise UserError(f"source 'near_future': bad schedule entry {dict(spec)!r}: kind early|late, at ≥ 0, delta ≥ 1")
+    return Intervention(kind, at, delta, int(spec.get("segment", delta)))
+
+
+def _floats(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (float(v) if isinstance(v, (int, float, bool)) else v) for k, v in status.items()}
+
+
+def _candidate_row(c: Candidate) -> dict[str, float]:
+    return {
+        "delta": c.delta,
+        "q_hat": c.q_hat,
+        "kl": c.kl_per_token,
+        "v_hat": c.v_hat,
+        "s_hat": c.s_hat,
+        "slice": c.slice_size,
+    }
+
+
+@hookimpl
+def npo_bench_register_sources(register):
+    register("near_future", NearFutureSource, description="NPO: near-future self-guidance (schedule or AutoNPO)")

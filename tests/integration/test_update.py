@@ -1,0 +1,78 @@
+"""The policy update: micro-batching never changes the gradient; a positive advantage raises a response's log-prob."""
+
+import copy
+
+import pytest
+import torch
+from npo_bench_benchmarks.synthetic.dataset import generate_split
+
+from npo_bench.config import TinyModelConfig, resolve
+from npo_bench.policy.batching import collate, encode_prompt
+from npo_bench.policy.loading import load_policy
+from npo_bench.policy.logprobs import response_token_stats
+from npo_bench.policy.tiny import build_tiny_policy
+from npo_bench.trainer.step import Rows, update_policy
+
+PROMPTS = generate_split("train", 5, seed=9)
+SMALL = dict(
+    hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, vision_depth=1, vision_hidden=16
+)
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory):
+    corpus = [f"{p.question} {p.meta['solution']}" for p in generate_split("train", 100, seed=9)]
+    path = build_tiny_policy(TinyModelConfig(**SMALL), corpus, tmp_path_factory.mktemp("tiny"), 128 * 128, 128 * 128)
+    return load_policy(path, device="cpu")
+
+
+def _rows(policy):
+    encodings, responses = [], []
+    for prompt in PROMPTS:
+        encoding = encode_prompt(policy, prompt, "{question}")
+        for cut in (3, 7, 11):  # responses of different lengths (prefixes of the reference solution)
+            ids = policy.tokenizer(prompt.meta["solution"], add_special_tokens=False)["input_ids"][:cut]
+            encodings.append(encoding)
+            responses.append(torch.tensor(ids, dtype=torch.long))
+    advantages = torch.linspace(-1.0, 1.0, len(responses))
+    return Rows(encodings, responses, advantages)
+
+
+@pytest.mark.parametrize("loss_agg", ["token_mean", "seq_mean_token_mean"])
+def test_micro_batches_give_the_same_update(policy, loss_agg):
+    rows = _rows(policy)
+    results = []
+    for micro in (1000, 4):
+        config = resolve(
+            "micro",
+            overrides=[f"trainer.micro_batch_size={micro}", f"trainer.loss_agg={loss_agg}", "trainer.grad_clip=1e9"],
+        )
+        copy_ = copy.deepcopy(policy)
+        optimizer = torch.optim.SGD(copy_.model.parameters(), lr=1.0)
+        metrics = update_policy(copy_, optimizer, rows, config)
+        results.append((copy_.model.state_dict(), metrics))
+    (a, ma), (b, mb) = results
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    assert ma["policy/loss"] == pytest.approx(mb["policy/loss"], abs=1e-6)
+    assert ma["policy/entropy"] == pytest.approx(mb["policy/entropy"], rel=1e-5)
+    assert ma["train/tokens"] == mb["train/tokens"]
+
+
+def test_positive_advantage_raises_and_negative_lowers_log_probs(policy):
+    prompt = PROMPTS[0]
+    encoding = encode_prompt(policy, prompt, "{question}")
+    good = torch.tensor(policy.tokenizer(prompt.meta["solution"], add_special_tokens=False)["input_ids"])
+    bad = torch.tensor(policy.tokenizer("<think>none</think><answer>9</answer>", add_special_tokens=False)["input_ids"])
+    rows = Rows([encoding, encoding], [good, bad], torch.tensor([1.0, -1.0]))
+    model = copy.deepcopy(policy)
+    batch = collate([encoding, encoding], [good, bad], model.pad_id)
+
+    def total_logprobs():
+        with torch.no_grad():
+            return response_token_stats(model, batch, 1.0).logprobs.sum(-1)
+
+    before = total_logprobs()
+    update_policy(model, torch.optim.AdamW(model.model.parameters(), lr=1e-3), rows, resolve("micro"))
+    after = total_logprobs()
+    assert after[0] > before[0] and after[1] < before[1]

@@ -1,0 +1,113 @@
+"""AutoNPO's controller: the trigger, the mistake pool, Δ* selection, and the whole decision on a fake trainer."""
+
+import math
+
+import pytest
+
+from npo_bench.auto import (
+    Candidate,
+    MistakePool,
+    Trigger,
+    TriggerSettings,
+    choose_rollback,
+    entropy_slope,
+    variance_cost,
+)
+from npo_bench.testing import make_group
+from npo_bench.types import StepStats
+from npo_bench_plugins.near_future import NearFutureSource
+
+
+def _feed(trigger, rewards, entropies):
+    for step, (r, e) in enumerate(zip(rewards, entropies), start=1):
+        trigger.observe(step, r, e)
+    return trigger.status(len(rewards))
+
+
+def test_trigger_fires_on_stagnating_reward_and_falling_entropy():
+    status = _feed(Trigger(TriggerSettings(window=10)), [0.4] * 25, [1.0 - 0.02 * i for i in range(25)])
+    assert status["warning"] and status["stagnating"] and status["entropy_declining"]
+    assert status["ema_improvement"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_trigger_stays_quiet_on_rising_reward_or_rising_entropy():
+    rising = _feed(
+        Trigger(TriggerSettings(window=10)), [0.1 + 0.02 * i for i in range(25)], [1.0 - 0.02 * i for i in range(25)]
+    )
+    assert not rising["warning"] and not rising["stagnating"]
+    exploring = _feed(Trigger(TriggerSettings(window=10)), [0.4] * 25, [0.5 + 0.02 * i for i in range(25)])
+    assert not exploring["warning"] and not exploring["entropy_declining"]
+
+
+def test_trigger_needs_a_full_window_and_respects_cooldown():
+    trigger = Trigger(TriggerSettings(window=10, cooldown=15))
+    assert not _feed(trigger, [0.4] * 5, [1.0] * 5)["warning"]
+    _feed(trigger, [0.4] * 25, [1.0 - 0.02 * i for i in range(25)])
+    trigger.cool_down(25)
+    for step in range(26, 40):
+        trigger.observe(step, 0.4, 0.5 - 0.01 * step)
+    assert not trigger.status(39)["warning"]  # still cooling down until step 40
+    trigger.observe(40, 0.4, 0.0)
+    assert trigger.status(40)["warning"]
+
+
+def test_entropy_slope_is_least_squares():
+    assert entropy_slope([3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+    assert entropy_slope([1.0, 1.0]) == 0.0
+
+
+def test_mistake_pool_slices_by_failure_step():
+    pool = MistakePool(threshold=0.0)
+    pool.record(10, {"a": 0.0, "b": 0.5})
+    pool.record(30, {"c": 0.0})
+    pool.record(32, {"a": 0.0})  # a failed again later: its step moves
+    assert pool.slice(30, half_width=5) == ["a", "c"]
+    assert pool.slice(10, half_width=5) == []
+
+
+def test_delta_star_on_a_synthetic_q_v_table():
+    # Q concave-increasing, V exponential in Δ: S = Q/V peaks inside the range (the paper's Fig. 2 shape)
+    table = []
+    for delta in (10, 20, 30, 40, 50, 60, 70, 80):
+        q = 1 - math.exp(-delta / 20)
+        kl = 0.03 * delta
+        table.append(Candidate(delta, 100 - delta, q, kl, variance_cost(kl, 1.0), slice_size=5))
+    best = choose_rollback(table)
+    s = {c.delta: c.s_hat for c in table}
+    assert best.delta == max(s, key=s.get) == 30
+    assert s[30] > s[10] and s[30] > s[80]
+
+
+def test_delta_star_ignores_empty_slices_and_zero_q_and_breaks_ties_towards_small_delta():
+    empty = Candidate(20, 80, 0.9, 0.0, 1.0, slice_size=0)
+    zero = Candidate(30, 70, 0.0, 0.0, 1.0, slice_size=4)
+    assert choose_rollback([empty, zero]) is None
+    a, b = Candidate(40, 60, 0.5, 0.0, 1.0, 3), Candidate(10, 90, 0.5, 0.0, 1.0, 3)
+    assert choose_rollback([a, b]).delta == 10
+
+
+def test_autonpo_decision_on_a_fake_trainer(fake_control):
+    fake_control.solves_after = 25  # π^(t) at step ≥ 25 solves every prompt; older snapshots do not
+    source = NearFutureSource()
+    options = {"auto": True, "window": 5, "snapshot_every": 10, "min_delta": 10, "max_delta": 30, "slice_half_width": 3}
+    source.setup(fake_control, options)
+    for step in range(0, 31):
+        fake_control.step = step
+        source.before_step(fake_control)
+        if source.active is not None:
+            break
+        groups = tuple(make_group(p.id, 0) for p in fake_control.prompts_between(step, step + 1))
+        source.after_step(StepStats(step + 1, {"reward/mean": 0.2, "policy/entropy": 1.0 - 0.01 * step}, groups))
+    decision = [e for e in fake_control.events if e.get("confirmed")][-1]
+    assert decision["delta_star"] in (10, 20)
+    assert decision["rollback"]["to"] == decision["rollback"]["from"] - decision["delta_star"]
+    assert fake_control.step == decision["rollback"]["to"]
+    assert source.active.kind == "auto" and source.cache
+    assert all(t.correct for t in source.cache.values())
+    rows = {row["delta"]: row for row in decision["candidates"]}
+    assert all(row["s_hat"] == pytest.approx(row["q_hat"] / row["v_hat"]) for row in rows.values())
+    prompt_id = next(iter(source.cache))
+    assert source.guide([make_group(prompt_id, 0)])[0].trajectory.correct
+    assert source.guide([make_group("not-in-the-pool", 0)]) == []
+    metrics = source.metrics()
+    assert metrics["auto/delta_star"] == decision["delta_star"] and metrics["guidance/active"] == 1.0
