@@ -64,8 +64,9 @@ class Trigger:
             "entropy_declining": declining,
         }
 
-    def cool_down(self, step: int) -> None:
-        self.quiet_until = step + self.settings.cooldown
+    def cool_down(self, step: int, quiet: int | None = None) -> None:
+        """Start fresh trend windows; no warning before ``step + quiet`` (default: the configured cooldown)."""
+        self.quiet_until = step + (self.settings.cooldown if quiet is None else quiet)
         self.ema_history.clear()
         self.entropy_history.clear()
 
@@ -98,26 +99,50 @@ def entropy_slope(values: Sequence[float]) -> float:
 
 @dataclass
 class MistakePool:
-    """Prompts that failed (p̂ ≤ threshold), with the most recent step each failed at."""
+    """Prompts that failed (p̂ ≤ threshold), with every step each failed at.
+
+    A prompt that fails at step 10 and again at step 40 belongs to both the slice around 10 and the slice around 40:
+    ℬ_Δ is "the mistakes the policy made around t−Δ", not "the prompts whose latest failure lies there".
+    """
 
     threshold: float = 0.6
-    failed_at: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, list[int]] = field(default_factory=dict)
 
     def record(self, step: int, pass_rates: Mapping[str, float]) -> None:
         for prompt_id, rate in pass_rates.items():
             if rate <= self.threshold:
-                self.failed_at[prompt_id] = step
+                steps = self.failures.setdefault(prompt_id, [])
+                if not steps or steps[-1] != step:
+                    steps.append(step)
 
     def slice(self, step: int, half_width: int) -> list[str]:
-        """ℬ_Δ for Δ = t − ``step``: prompts whose failure lies within ±half_width of ``step``."""
-        return sorted(p for p, s in self.failed_at.items() if abs(s - step) <= half_width)
+        """ℬ_Δ for Δ = t − ``step``: prompts with a failure within ±half_width of ``step``."""
+        return sorted(p for p, steps in self.failures.items() if any(abs(s - step) <= half_width for s in steps))
+
+    def last_failure(self, prompt_id: str) -> int:
+        return self.failures[prompt_id][-1]
 
     def forget(self, prompt_ids: Iterable[str]) -> None:
         for prompt_id in prompt_ids:
-            self.failed_at.pop(prompt_id, None)
+            self.failures.pop(prompt_id, None)
 
     def __len__(self) -> int:
-        return len(self.failed_at)
+        return len(self.failures)
+
+
+def probe_selection(slices: Sequence[Sequence[str]], limit: int) -> list[str]:
+    """Up to ``limit`` distinct prompts drawn round-robin from the candidate slices, so each Δ gets probe coverage."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    queues = [list(s) for s in slices]
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            while queue and queue[0] in seen:
+                queue.pop(0)
+            if queue and len(chosen) < limit:
+                seen.add(queue[0])
+                chosen.append(queue.pop(0))
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.runs_dir:
             extra["runs_dir"] = args.runs_dir
         config = _resolve(args, extra)
-        _check_plugins(config)
+        _check_inputs(config)
         passed = {"preset": args.preset, "config": args.config, "overrides": args.overrides, "flags": extra}
         run = create_run(config, passed)
-    print(f"run directory: {run.path}", file=sys.stderr)
+        print(f"run directory: {run.path}", file=sys.stderr)  # known before any work, in case it gets killed
     try:
         final = Run(config, run).execute(resume=bool(args.resume))
     except KeyboardInterrupt:
@@ -93,9 +93,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_plugins(config: Any) -> None:
-    """Fail before any work if a named plugin does not exist."""
+def _check_inputs(config: Any) -> None:
+    """Fail before any work (and before a run directory exists) on a missing plugin, option or model directory."""
     from npo_bench.host import get_host
+
+    if config.model.path and not Path(config.model.path).exists():
+        raise UserError(
+            f"model directory {config.model.path} does not exist", hint="set model.path to a local HF model directory"
+        )
 
     host = get_host()
     source = host.get("source", config.source.name).load()
@@ -104,7 +109,8 @@ def _check_plugins(config: Any) -> None:
     if unknown:
         raise UserError(
             f"source {config.source.name!r} has no option(s) {unknown}",
-            hint=f"known: {', '.join(sorted(known)) or 'none'}" + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
+            hint=f"known: {', '.join(sorted(known)) or 'none'}"
+            + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
         )
     host.get("backend", config.backend)
     host.get("benchmark", config.task.benchmark)
@@ -150,6 +156,18 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         version = f" {row['version']}" if row["version"] else ""
         print(f"{row['name']}{version}: {', '.join(row['registers']) or '(no registrations)'}")
         print(f"    hooks: {', '.join(row['hooks'])}")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """List guidance sources: a one-line description and every option with its default and meaning."""
+    from npo_bench.host import get_host
+
+    for registration in get_host().registry("source"):
+        source = registration.load()
+        print(f"{registration.name}  ({registration.plugin}): {registration.summary}")
+        for option, (default, meaning) in sorted(getattr(source, "options", {}).items()):
+            print(f"    {option:18s} {json.dumps(default):28s} {meaning}")
     return 0
 
 
@@ -215,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help=cmd_plugins.__doc__, description=cmd_plugins.__doc__)
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.set_defaults(handler=cmd_plugins)
+
+    sources = sub.add_parser("sources", help=cmd_sources.__doc__, description=cmd_sources.__doc__)
+    sources.set_defaults(handler=cmd_sources)
 
     config = sub.add_parser("config", help=cmd_config.__doc__, description=cmd_config.__doc__)
     _add_config_options(config)

@@ -61,7 +61,9 @@ class TrainerControl(Protocol):
     def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
         """An external response (a teacher's) tokenised for the policy, EOS appended, verified; no log-probs."""
 
-    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def entropies(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         """Per-token entropy (L,) of the policy's distribution along each trajectory."""
 
 

@@ -77,17 +77,23 @@ class FakeTrainerControl:
         self.calls.append(("train", steps))
         self.step += steps
 
-    def sample(self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None) -> list[list[Trajectory]]:
+    def sample(
+        self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
+    ) -> list[list[Trajectory]]:
         self.calls.append(("sample", (len(prompts), n, checkpoint.tag if checkpoint else None)))
         weights_step = self.saved[checkpoint.tag] if checkpoint else self.step
         sampler = self.sampler or self._default_sampler
         return [sampler(p, n, checkpoint, weights_step) for p in prompts]
 
-    def _default_sampler(self, prompt: Prompt, n: int, checkpoint: CheckpointRef | None, weights_step: int) -> list[Trajectory]:
+    def _default_sampler(
+        self, prompt: Prompt, n: int, checkpoint: CheckpointRef | None, weights_step: int
+    ) -> list[Trajectory]:
         source = f"guide@{checkpoint.tag}" if checkpoint else "policy"
         return [make_trajectory(prompt.id, weights_step >= self.solves_after, source) for _ in range(n)]
 
-    def logprobs(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def logprobs(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         self.calls.append(("logprobs", (len(trajectories), checkpoint.tag if checkpoint else None)))
         weights_step = self.saved[checkpoint.tag] if checkpoint else self.step
         return [torch.full((t.length,), -1.0 - 0.01 * weights_step) for t in trajectories]
@@ -110,7 +116,9 @@ class FakeTrainerControl:
         ids = torch.arange(len(text.split()) + 1, dtype=torch.long) + 10
         return Trajectory(prompt.id, ids, text, None, float(correct), correct, source)
 
-    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def entropies(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         """Per-token entropy = −(recorded log-prob), so a test controls which trajectory is the lowest-entropy one."""
         self.calls.append(("entropies", len(trajectories)))
         return [-t.logprobs if t.logprobs is not None else torch.ones(t.length) for t in trajectories]

@@ -32,7 +32,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from npo_bench import UserError, hookimpl
-from npo_bench.auto import Candidate, MistakePool, Trigger, TriggerSettings, choose_rollback, variance_cost
+from npo_bench.auto import (
+    Candidate,
+    MistakePool,
+    Trigger,
+    TriggerSettings,
+    choose_rollback,
+    probe_selection,
+    variance_cost,
+)
 from npo_bench.guidance import TrainerControl
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
@@ -169,17 +177,20 @@ class NearFutureSource:
         self.last.update({"auto/warning": float(bool(status.get("warning")))})
         if not status.get("warning"):
             return
-        probe_ids = sorted(self.pool.failed_at, key=lambda p: -self.pool.failed_at[p])[
-            : int(self.opts["probe_prompts"])
-        ]
-        prompts = [p for p in ctl.prompts_between(0, t) if p.id in set(probe_ids)]
+        half_width = int(self.opts["slice_half_width"])
+        reachable = [step for step in sorted(self.snapshots, reverse=True) if self._in_range(t - step)]
+        if not reachable:  # nothing to roll back to yet: keep watching
+            return
+        probe_ids = probe_selection([self.pool.slice(step, half_width) for step in reachable], self._probe_limit())
+        by_id = {p.id: p for p in ctl.prompts_between(0, t)}
+        prompts = [by_id[pid] for pid in probe_ids if pid in by_id]
         groups = ctl.sample(prompts, int(self.opts["probe_k"])) if prompts else []
         solved = {p.id: g for p, g in zip(prompts, groups, strict=True) if any(x.correct for x in g)}
         event: dict[str, Any] = {"event": "auto_warning", **_floats(status), "pool_size": len(self.pool)}
         event.update({"probe_prompts": len(prompts), "probe_solved": len(solved)})
         if len(solved) < int(self.opts["min_solved"]):
             ctl.log_event({**event, "confirmed": False})
-            self.trigger.cool_down(t)
+            self.trigger.cool_down(t, quiet=0)  # re-check once a fresh window of trends has accumulated
             return
         candidates = self._candidates(ctl, t, prompts, groups)
         best = choose_rollback(candidates)
@@ -190,14 +201,8 @@ class NearFutureSource:
             return
         slice_ids = set(self.pool.slice(best.checkpoint_step, int(self.opts["slice_half_width"])))
         self.cache = {pid: next(x for x in g if x.correct) for pid, g in solved.items() if pid in slice_ids}
-        ctl.restore(self.snapshots[best.checkpoint_step])
-        self.snapshots = {s: ref for s, ref in self.snapshots.items() if s <= best.checkpoint_step}
-        self.replayed_steps += best.delta
-        self.active = Intervention("auto", best.checkpoint_step, best.delta, best.delta)
-        self.pool.forget(self.cache)
-        self.trigger.cool_down(best.checkpoint_step)
         self.last.update({"auto/delta_star": float(best.delta), "auto/S_hat": best.s_hat})
-        ctl.log_event(
+        ctl.log_event(  # logged at t, before the rollback
             {
                 **event,
                 "delta_star": best.delta,
@@ -208,6 +213,12 @@ class NearFutureSource:
                 "rollback": {"from": t, "to": best.checkpoint_step},
             }
         )
+        ctl.restore(self.snapshots[best.checkpoint_step])
+        self.snapshots = {s: ref for s, ref in self.snapshots.items() if s <= best.checkpoint_step}
+        self.replayed_steps += best.delta
+        self.active = Intervention("auto", best.checkpoint_step, best.delta, best.delta)
+        self.pool.forget(self.cache)
+        self.trigger.cool_down(best.checkpoint_step)
 
     def _candidates(
         self, ctl: TrainerControl, t: int, prompts: Sequence[Prompt], groups: Sequence[list[Trajectory]]
@@ -218,7 +229,7 @@ class NearFutureSource:
         candidates = []
         for step, ref in sorted(self.snapshots.items()):
             delta = t - step
-            if not int(self.opts["min_delta"]) <= delta <= int(self.opts["max_delta"]):
+            if not self._in_range(delta):
                 continue
             members = [p for p in self.pool.slice(step, int(self.opts["slice_half_width"])) if p in pass_rate]
             q_hat = statistics.fmean(pass_rate[p] for p in members) if members else 0.0
@@ -231,6 +242,12 @@ class NearFutureSource:
             v_hat = variance_cost(kl, float(self.opts["kl_scale"]))
             candidates.append(Candidate(delta, step, q_hat, kl, v_hat, len(members)))
         return candidates
+
+    def _in_range(self, delta: int) -> bool:
+        return int(self.opts["min_delta"]) <= delta <= int(self.opts["max_delta"])
+
+    def _probe_limit(self) -> int:
+        return int(self.opts["probe_prompts"])
 
     # ---- the step: group surgery --------------------------------------------------------------------------------
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
@@ -286,7 +303,7 @@ class NearFutureSource:
             "active": dataclasses.asdict(self.active) if self.active else None,
             "scout_steps": self.scout_steps,
             "replayed_steps": self.replayed_steps,
-            "pool": dict(self.pool.failed_at),
+            "pool": {p: list(steps) for p, steps in self.pool.failures.items()},
             "trigger": self.trigger.state_dict(),
             "snapshots": {s: (ref.tag, str(ref.path)) for s, ref in self.snapshots.items()},
         }
@@ -299,7 +316,7 @@ class NearFutureSource:
         self.active = Intervention(**state["active"]) if state["active"] else None
         self.scout_steps = int(state["scout_steps"])
         self.replayed_steps = int(state["replayed_steps"])
-        self.pool.failed_at = dict(state["pool"])
+        self.pool.failures = {p: [int(s) for s in steps] for p, steps in state["pool"].items()}
         self.trigger.load_state_dict(state["trigger"])
         self.snapshots = {int(s): CheckpointRef(int(s), tag, Path(p)) for s, (tag, p) in state["snapshots"].items()}
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from npo_bench_benchmarks.synthetic.scenes import render
-from npo_bench_benchmarks.synthetic.tasks import FAMILIES, LEVELS, MAKERS
-
 from npo_bench.errors import UserError
 from npo_bench.types import Prompt
+from npo_bench_benchmarks.synthetic.scenes import render
+from npo_bench_benchmarks.synthetic.tasks import FAMILIES, LEVELS, MAKERS
+from npo_bench_benchmarks.synthetic.teacher import teacher_solution
 
 SPLITS = ("train", "test", "warmup")  # warmup: SFT data, its own seed stream
 
@@ -50,7 +50,13 @@ def generate_split(
                 question=item.question,
                 answer=item.answer,
                 image=image,
-                meta={"family": family, "level": level, "split": split, "solution": item.solution},
+                meta={
+                    "family": family,
+                    "level": level,
+                    "split": split,
+                    "solution": item.solution,
+                    "teacher": teacher_solution(item, family, grid),  # LUFFY's external teacher (teacher.py)
+                },
             )
         )
     return prompts

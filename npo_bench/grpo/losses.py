@@ -165,9 +165,7 @@ LOSS_MODES: dict[str, Callable[[LossInputs, LossSettings], SurrogateTerms]] = {
         x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high, s.is_cap
     ),
     "luffy": lambda x, s: shaped_probability_loss(x.logprobs, x.advantages, x.mask, s.shaping_gamma),
-    "exgrpo": lambda x, s: shaped_ratio_loss(
-        x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.shaping_gamma
-    ),
+    "exgrpo": lambda x, s: shaped_ratio_loss(x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.shaping_gamma),
 }
 
 

@@ -29,11 +29,11 @@ from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
 from npo_bench.trainer.step import (
     Timer,
-    score_trajectory,
     compute_advantages,
     flatten,
     generate,
     rollout_metrics,
+    score_trajectory,
     update_policy,
     verify_groups,
 )
@@ -151,7 +151,9 @@ class EmbeddedBackend:
         self.prompt_index.setdefault(prompt.id, prompt)
         return score_trajectory(trajectory, prompt, self.benchmark, self.config.trainer.format_weight)
 
-    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def entropies(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         return [stats[1] for stats in self._token_stats(trajectories, checkpoint, with_entropy=True)]
 
     def log_event(self, event: Mapping[str, Any]) -> None:

@@ -42,14 +42,16 @@ def test_micro_run_eval_and_resume_through_the_cli(micro_base, tmp_path, capsys)
     ):
         assert key in lines[1], key
     items = json.loads((run / "eval" / "synthetic.json").read_text())["items"]
-    assert len(items) == 32 and {"id", "response", "extracted", "gold", "correct", "rule"} <= set(items[0])
+    assert len(items) == 32 * 4  # avg@4: four sampled responses per held-out item
+    assert {"id", "sample", "response", "extracted", "gold", "correct", "rule"} <= set(items[0])
+    assert sorted({item["sample"] for item in items}) == [0, 1, 2, 3]
     meta = json.loads((run / "meta.json").read_text())
     assert meta["seed"] == 3 and meta["ended"] and "torch" in meta["packages"]
     assert "resolved" in (run / "config.yaml").read_text()
 
     assert main(["eval", "--model", str(run), "--benchmarks", "synthetic", "--limit", "8"]) == 0
     assert "accuracy" in capsys.readouterr().out
-    assert len(json.loads((run / "eval" / "synthetic.json").read_text())["items"]) == 8
+    assert len(json.loads((run / "eval" / "synthetic.json").read_text())["items"]) == 8 * 4
 
     assert main(["run", "--resume", str(run)]) == 0  # a finished run resumes to the same end
     capsys.readouterr()

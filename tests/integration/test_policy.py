@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 from npo_bench.config import TinyModelConfig
 from npo_bench.errors import UserError
@@ -11,6 +10,7 @@ from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.policy.tiny import build_tiny_policy
+from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 PROMPTS = generate_split("train", 6, seed=5)
 CORPUS = [f"{p.question} {p.meta['solution']}" for p in generate_split("train", 200, seed=5)] + ["user assistant"] * 5

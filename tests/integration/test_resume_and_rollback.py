@@ -72,6 +72,8 @@ def test_save_train_restore_is_an_exact_rollback(micro_config, micro_base):
     assert torch.equal(capture_rng()["torch"], rng["torch"])
     assert [p.id for p in backend.prompts_between(1, 2)] == next_prompts
     replayed = backend._grpo_step(guided=False).metrics
+    # the update counter is compute-honest: a rollback does not un-spend the scout steps
+    assert replayed.pop("train/updates") == metrics_after_anchor.pop("train/updates") + 2
     for key in metrics_after_anchor:
         if not key.startswith("time/"):
             assert replayed[key] == metrics_after_anchor[key], key

@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import torch
-from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 from npo_bench.config import TinyModelConfig, resolve
 from npo_bench.policy.batching import collate, encode_prompt
@@ -12,6 +11,7 @@ from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.tiny import build_tiny_policy
 from npo_bench.trainer.step import Rows, update_policy
+from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 PROMPTS = generate_split("train", 5, seed=9)
 SMALL = dict(

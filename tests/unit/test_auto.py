@@ -11,6 +11,7 @@ from npo_bench.auto import (
     TriggerSettings,
     choose_rollback,
     entropy_slope,
+    probe_selection,
     variance_cost,
 )
 from npo_bench.testing import make_group
@@ -60,9 +61,22 @@ def test_mistake_pool_slices_by_failure_step():
     pool = MistakePool(threshold=0.0)
     pool.record(10, {"a": 0.0, "b": 0.5})
     pool.record(30, {"c": 0.0})
-    pool.record(32, {"a": 0.0})  # a failed again later: its step moves
+    pool.record(32, {"a": 0.0})  # a failed again later: it belongs to both slices
+    pool.record(32, {"a": 0.2})  # the same step twice is one failure
+    assert pool.failures == {"a": [10, 32], "c": [30]}
     assert pool.slice(30, half_width=5) == ["a", "c"]
-    assert pool.slice(10, half_width=5) == []
+    assert pool.slice(10, half_width=5) == ["a"]
+    assert pool.slice(20, half_width=5) == []
+    assert pool.last_failure("a") == 32
+    pool.forget(["a"])
+    assert len(pool) == 1
+
+
+def test_probe_selection_covers_every_slice_before_filling_up():
+    slices = [["a", "b", "c", "d"], ["b", "x"], ["y"]]
+    assert probe_selection(slices, 3) == ["a", "b", "y"]
+    assert probe_selection(slices, 10) == ["a", "b", "y", "c", "x", "d"]
+    assert probe_selection([], 5) == [] and probe_selection(slices, 0) == []
 
 
 def test_delta_star_on_a_synthetic_q_v_table():
@@ -74,8 +88,10 @@ def test_delta_star_on_a_synthetic_q_v_table():
         table.append(Candidate(delta, 100 - delta, q, kl, variance_cost(kl, 1.0), slice_size=5))
     best = choose_rollback(table)
     s = {c.delta: c.s_hat for c in table}
-    assert best.delta == max(s, key=s.get) == 30
-    assert s[30] > s[10] and s[30] > s[80]
+    assert best.delta == max(s, key=s.get) == 20
+    # by hand: S(10) = (1 − e^−0.5)/e^0.3 = 0.2915, S(20) = (1 − e^−1)/e^0.6 = 0.3469, S(30) = 0.3159
+    assert s[10] == pytest.approx(0.2915, abs=1e-4) and s[20] == pytest.approx(0.3469, abs=1e-4)
+    assert s[30] == pytest.approx(0.3159, abs=1e-4) and s[20] > s[80]
 
 
 def test_delta_star_ignores_empty_slices_and_zero_q_and_breaks_ties_towards_small_delta():
@@ -98,8 +114,14 @@ def test_autonpo_decision_on_a_fake_trainer(fake_control):
             break
         groups = tuple(make_group(p.id, 0) for p in fake_control.prompts_between(step, step + 1))
         source.after_step(StepStats(step + 1, {"reward/mean": 0.2, "policy/entropy": 1.0 - 0.01 * step}, groups))
-    decision = [e for e in fake_control.events if e.get("confirmed")][-1]
-    assert decision["delta_star"] in (10, 20)
+    warnings = [e for e in fake_control.events if e["event"] == "auto_warning"]
+    # unconfirmed while the weights cannot solve anything (step < 25), re-checked after each fresh 5-step window;
+    # no warning before step 10, when the first snapshot (step 0) is min_delta away
+    assert [(e["step"], e["confirmed"]) for e in warnings] == [(10, False), (16, False), (22, False), (28, True)]
+    decision = warnings[-1]
+    # snapshots at 0, 10, 20: Δ = 28, 18 (8 < min_delta); both slices fully solved, KL ≤ 0 → V̂ = 1: tie → smaller Δ
+    assert [row["delta"] for row in decision["candidates"]] == [28, 18]
+    assert decision["delta_star"] == 18
     assert decision["rollback"]["to"] == decision["rollback"]["from"] - decision["delta_star"]
     assert fake_control.step == decision["rollback"]["to"]
     assert source.active.kind == "auto" and source.cache

@@ -82,7 +82,8 @@ def test_segment_ends_after_its_steps_and_late_intervention_fires_on_time(fake_c
         fake_control.step = step
         source.before_step(fake_control)
     assert source.active is None and source.cache == {}
-    assert fake_control.events[-1] == {"step": 3, "event": "segment_end", "kind": "early", "anchor": 0}
+    # the segment has the scout's length: guided steps 0→1 and 1→2, over at step 2
+    assert fake_control.events[-1] == {"step": 2, "event": "segment_end", "kind": "early", "anchor": 0}
     fake_control.step = 4
     source.before_step(fake_control)
     assert source.active.kind == "late" and fake_control.step == 4
@@ -116,4 +117,4 @@ def test_after_step_feeds_the_mistake_pool_in_auto_mode(fake_control):
     source.setup(fake_control, {"auto": True})
     groups = (make_group("a", 0), make_group("b", 5), make_group("c", 8))
     source.after_step(StepStats(7, {"reward/mean": 0.5, "policy/entropy": 0.3}, groups))
-    assert source.pool.failed_at == {"a": 7}  # b: p̂ = 5/8 = 0.625 > 0.6, c: solved
+    assert source.pool.failures == {"a": [7]}  # b: p̂ = 5/8 = 0.625 > 0.6, c: solved

@@ -1,13 +1,13 @@
 """The synthetic visual-reasoning task: exact answers derived from the scene, deterministic and disjoint splits."""
 
 import pytest
+
+from npo_bench.errors import UserError
+from npo_bench.verify import verify
 from npo_bench_benchmarks.synthetic.dataset import generate_split
 from npo_bench_benchmarks.synthetic.plugin import SyntheticBenchmark
 from npo_bench_benchmarks.synthetic.scenes import Digit, Shape
 from npo_bench_benchmarks.synthetic.tasks import MAKERS, cell_name
-
-from npo_bench.errors import UserError
-from npo_bench.verify import verify
 
 
 def test_items_are_deterministic_and_prefix_stable():

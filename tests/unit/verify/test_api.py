@@ -9,9 +9,9 @@ import sys
 import time
 from fractions import Fraction
 
-import npo_bench_plugins.verifiers as builtin_verifiers
 import pytest
 
+import npo_bench_plugins.verifiers as builtin_verifiers
 from npo_bench import hookimpl
 from npo_bench.errors import UserError
 from npo_bench.host import PluginHost, set_host
