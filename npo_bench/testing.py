@@ -81,7 +81,7 @@ class FakeTrainerControl:
         self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
     ) -> list[list[Trajectory]]:
         self.calls.append(("sample", (len(prompts), n, checkpoint.tag if checkpoint else None)))
-        weights_step = self.saved[checkpoint.tag] if checkpoint else self.step
+        weights_step = self._weights_step(checkpoint)
         sampler = self.sampler or self._default_sampler
         return [sampler(p, n, checkpoint, weights_step) for p in prompts]
 
@@ -95,7 +95,7 @@ class FakeTrainerControl:
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
     ) -> list[torch.Tensor]:
         self.calls.append(("logprobs", (len(trajectories), checkpoint.tag if checkpoint else None)))
-        weights_step = self.saved[checkpoint.tag] if checkpoint else self.step
+        weights_step = self._weights_step(checkpoint)
         return [torch.full((t.length,), -1.0 - 0.01 * weights_step) for t in trajectories]
 
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
@@ -105,6 +105,12 @@ class FakeTrainerControl:
                 prompt = self.prompts[(step * self.batch_size + k) % len(self.prompts)]
                 seen.setdefault(prompt.id, prompt)
         return list(seen.values())
+
+    def _weights_step(self, checkpoint: CheckpointRef | None) -> int:
+        """The step of the weights a call runs on: a saved tag, an external model (its ref's step), or the current."""
+        if checkpoint is None:
+            return self.step
+        return self.saved.get(checkpoint.tag, checkpoint.step)
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.events.append({"step": self.step, **event})

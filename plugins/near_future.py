@@ -120,12 +120,16 @@ class NearFutureSource:
             return
         due = [i for i in self.plan if i.at == self.step]
         if due:
-            self.plan.remove(due[0])
             self._scout_and_rewind(ctl, due[0])
 
     def _scout_and_rewind(self, ctl: TrainerControl, plan: Intervention) -> None:
-        """Anchor at t, train ahead Δ, harvest for the segment's prompts, roll back to t (§3.1, §3.5)."""
+        """Anchor at t, train ahead Δ, harvest for the segment's prompts, roll back to t (§3.1, §3.5).
+
+        The anchor is saved while the intervention is still planned: a run killed during the scout resumes from the
+        anchor and scouts again, nothing lost.
+        """
         anchor = ctl.save(f"npo-anchor-{plan.at:06d}")
+        self.plan.remove(plan)
         ctl.train(plan.delta)
         self.scout_steps += plan.delta
         prompts = ctl.prompts_between(plan.at, plan.at + plan.segment)
@@ -151,10 +155,11 @@ class NearFutureSource:
     def _harvest(self, ctl: TrainerControl, prompts: Sequence[Prompt]) -> dict[str, Trajectory]:
         """k guide samples per prompt; keep the first verified-correct one (none if the guide fails too)."""
         cache: dict[str, Trajectory] = {}
+        prompts = list({p.id: p for p in prompts}.values())  # a prompt seen twice in the segment is harvested once
         for prompt, group in zip(prompts, ctl.sample(prompts, int(self.opts["harvest_k"])), strict=True):
             correct = next((t for t in group if t.correct), None)
             if correct is not None:
-                cache[prompt.id] = correct
+                cache[prompt.id] = dataclasses.replace(correct, source=f"guide@step-{ctl.step}")
         return cache
 
     def _kl_guide_current(self, ctl: TrainerControl, trajectories: Sequence[Trajectory]) -> float:
@@ -200,7 +205,11 @@ class NearFutureSource:
             self.trigger.cool_down(t)
             return
         slice_ids = set(self.pool.slice(best.checkpoint_step, int(self.opts["slice_half_width"])))
-        self.cache = {pid: next(x for x in g if x.correct) for pid, g in solved.items() if pid in slice_ids}
+        self.cache = {
+            pid: dataclasses.replace(next(x for x in g if x.correct), source=f"guide@step-{t}")
+            for pid, g in solved.items()
+            if pid in slice_ids
+        }
         self.last.update({"auto/delta_star": float(best.delta), "auto/S_hat": best.s_hat})
         ctl.log_event(  # logged at t, before the rollback
             {

@@ -166,20 +166,23 @@ class EmbeddedBackend:
 
     def run_step(self) -> StepStats:
         """One guided optimizer step: the source may act before it and injects into it."""
+        started = time.perf_counter()
         if self.source is not None:
             self.source.before_step(self)
-        stats = self._grpo_step(guided=True)
+        stats = self._grpo_step(guided=True, before_step_s=time.perf_counter() - started)
         if self.source is not None:
             self.source.after_step(stats)
         return stats
 
-    def _grpo_step(self, guided: bool) -> StepStats:
+    def _grpo_step(self, guided: bool, before_step_s: float = 0.0) -> StepStats:
+        """One GRPO step; ``before_step_s`` is the source's time before it (scouts, probes, snapshots, rollbacks)."""
         started = time.perf_counter()
         timer = Timer()
         step = self._step + 1
         prompts = self.stream.batch(step)
         if guided and self.source is not None:
-            prompts = self.source.select_prompts(step, prompts)
+            with timer("select"):
+                prompts = self.source.select_prompts(step, prompts)
         with timer("generate"):
             groups = generate(self.policy, prompts, self.config)
         with timer("verify"):
@@ -204,6 +207,7 @@ class EmbeddedBackend:
             "policy/lr": self.optimizer.param_groups[0]["lr"],
             **{f"time/{name}_s": seconds for name, seconds in timer.seconds.items()},
             "time/step_s": time.perf_counter() - started,
+            "time/before_step_s": before_step_s,  # the source's controller work (and any scout steps) before the step
         }
         record = {"step": step, "phase": "train" if guided else "scout", **metrics}
         self.run.metrics.append(record)

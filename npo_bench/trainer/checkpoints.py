@@ -131,3 +131,24 @@ def prune_checkpoints(folder: Path, keep: int, protect: set[str]) -> None:
     periodic = sorted(p for p in folder.glob("step-*") if p.is_dir() and p.name not in protect)
     for old in periodic[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve_model_checkpoint(path: Path, tag: str) -> CheckpointRef:
+    """A loadable weights directory from a run directory (its newest checkpoint), a checkpoint or a model directory.
+
+    Used by sources that sample from *another* model of the policy's architecture (RLEP's finished run, a teacher).
+    """
+    if not path.exists():
+        raise UserError(
+            f"{tag} model {path} does not exist", hint="pass a run directory, a checkpoint or a model directory"
+        )
+    if (path / "checkpoints").is_dir():
+        ref = latest_checkpoint(path / "checkpoints")
+        if ref is None:
+            raise UserError(f"{tag} run {path} has no finished checkpoint (checkpoints/{LATEST} is missing)")
+        return CheckpointRef(ref.step, f"{tag}@{ref.tag}", ref.path)
+    if not any(path.glob("*.safetensors")):
+        raise UserError(
+            f"{tag} model {path} has no *.safetensors weights", hint="pass a run directory or a model directory"
+        )
+    return CheckpointRef(-1, tag, path)
