@@ -24,6 +24,7 @@ quick start:
   npo-bench run --source near_future --auto  # AutoNPO decides when and how far to roll back
   npo-bench run --resume runs/NAME           # continue a killed run exactly where it stopped
   npo-bench eval --model runs/NAME --benchmarks synthetic
+  npo-bench eval --model runs/NAME --benchmarks all --data-dir data/   # the eight, from local files
   npo-bench config --explain                 # every config key with its default and meaning
 
 configuration: defaults < --preset < --config FILE < flags < --set key=value (dotted keys, e.g. trainer.lr=1e-4).
@@ -132,15 +133,35 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model directory, a checkpoint or a run's final checkpoint on benchmarks."""
-    from npo_bench.evaluate_cli import evaluate_model
+    from npo_bench.evaluate_cli import benchmark_names, data_sources, evaluate_model, pairs
 
     config = _resolve(args)
     results = evaluate_model(
-        config, args.model, args.benchmarks.split(","), limit=args.limit, batch_size=args.batch_size, out=args.out
+        config,
+        args.model,
+        benchmark_names(args.benchmarks),
+        limit=args.limit,
+        batch_size=args.batch_size,
+        out=args.out,
+        data=data_sources(args.data_dir, args.data),
+        splits=pairs("--split", args.split),
+        skip_bad=args.skip_bad,
     )
     for name, result in results.items():
         print(f"{name}:")
         _print_scores({f"  {k}": v for k, v in result.scores.items()})
+        if result.skipped:
+            print(f"  skipped {len(result.skipped)} bad row(s); first: {result.skipped[0]}", file=sys.stderr)
+    return 0
+
+
+def cmd_benchmarks(args: argparse.Namespace) -> int:
+    """List benchmarks with their splits (default split first) and a one-line description."""
+    from npo_bench.evaluate_cli import describe_benchmarks
+
+    for row in describe_benchmarks():
+        print(f"{row['name']}  ({row['plugin']}): {row['summary']}")
+        print(f"    splits: {', '.join(row['splits'])}  [default: {row['default_split']}]")
     return 0
 
 
@@ -224,11 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
     _add_config_options(ev)
     ev.add_argument("--model", required=True, metavar="DIR|RUN", help="HF model dir, checkpoint dir or run dir")
-    ev.add_argument("--benchmarks", default="synthetic", help="comma-separated benchmark names [%(default)s]")
+    ev.add_argument("--benchmarks", default="synthetic", help="comma-separated names, or all [%(default)s]")
     ev.add_argument("--limit", type=int, help="evaluate only the first N items (for quick checks)")
     ev.add_argument("--batch-size", type=int, help="prompts per generation batch (eval.batch_size)")
     ev.add_argument("--out", metavar="DIR", help="where to write <benchmark>.json (default: RUN/eval or ./eval)")
+    ev.add_argument("--data-dir", metavar="DIR", help="local data: DIR/<benchmark>/ for each file-backed benchmark")
+    ev.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="one benchmark's data: folder, file or hub id"
+    )
+    ev.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than the default")
+    ev.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
     ev.set_defaults(handler=cmd_eval)
+
+    bench = sub.add_parser("benchmarks", help=cmd_benchmarks.__doc__, description=cmd_benchmarks.__doc__)
+    bench.set_defaults(handler=cmd_benchmarks)
 
     plugins = sub.add_parser("plugins", help=cmd_plugins.__doc__, description=cmd_plugins.__doc__)
     plugins.add_argument("--json", action="store_true", help="machine-readable output")

@@ -27,9 +27,15 @@ class EvalResult:
     benchmark: str
     scores: dict[str, float]
     records: list[dict[str, Any]]
+    skipped: tuple[str, ...] = ()  # bad rows skipped while loading (``--skip-bad``), one message each
 
     def to_json(self) -> dict[str, Any]:
-        return {"benchmark": self.benchmark, "scores": self.scores, "items": self.records}
+        return {
+            "benchmark": self.benchmark,
+            "scores": self.scores,
+            "skipped": list(self.skipped),
+            "items": self.records,
+        }
 
 
 def evaluate(
@@ -67,6 +73,7 @@ def evaluate(
     scored = [
         (p, k, r, benchmark.score(p, r)) for p, rs in zip(prompts, responses, strict=True) for k, r in enumerate(rs)
     ]
+    record_fields = getattr(benchmark, "record_fields", ("family", "level"))
     records = [
         {
             "id": p.id,
@@ -75,13 +82,14 @@ def evaluate(
             "response": r,
             "extracted": v.extracted,
             "gold": p.answer,
+            "verdict": "correct" if v.correct else "incorrect",
             "correct": bool(v.correct),
             "score": float(v.score),
             "reason": v.reason,
             "rule": v.rule,
-            **{key: p.meta[key] for key in ("family", "level") if key in p.meta},
+            **{key: p.meta[key] for key in record_fields if key in p.meta},
         }
         for p, k, r, v in scored
     ]
     scores = benchmark.aggregate([p for p, *_ in scored], [v for *_, v in scored])
-    return EvalResult(benchmark.name, scores, records)
+    return EvalResult(benchmark.name, scores, records, tuple(getattr(benchmark, "skipped", ())))

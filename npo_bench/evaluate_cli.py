@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
 from npo_bench.benchmark import make_benchmark
 from npo_bench.config import RunConfig, from_dict
-from npo_bench.errors import UserError
+from npo_bench.errors import UserError, did_you_mean
 from npo_bench.evaluate import EvalResult, evaluate
+from npo_bench.host import get_host
 from npo_bench.policy.loading import load_policy
 from npo_bench.progress import RunProgress
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer.checkpoints import latest_checkpoint
+from npo_bench.types import Prompt
 
 
 def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]:
@@ -31,6 +34,87 @@ def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]
     raise UserError(f"--model {model}: neither a run directory nor a model directory (no config.json)")
 
 
+def benchmark_names(text: str) -> list[str]:
+    """``all`` → every registered benchmark; otherwise the comma-separated names, each checked (did-you-mean)."""
+    registry = get_host().registry("benchmark")
+    if text.strip() == "all":
+        return registry.names()
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        registry.get(name)
+    return names
+
+
+def pairs(flag: str, values: list[str]) -> dict[str, str]:
+    """``["mathvista=testmini", …]`` → ``{"mathvista": "testmini"}``; the benchmark names are checked."""
+    registry = get_host().registry("benchmark")
+    parsed: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise UserError(f"{flag} {value!r}: expected NAME=VALUE")
+        registry.get(name)
+        parsed[name] = rest
+    return parsed
+
+
+def data_sources(data_dir: str | None, data: list[str]) -> dict[str, str]:
+    """Per-benchmark data: ``--data NAME=PATH`` wins over ``--data-dir DIR`` (``DIR/<name>`` for every benchmark
+    that reads data files, so a benchmark missing there is an error, never a silent download)."""
+    sources = pairs("--data", data)
+    if data_dir:
+        if not Path(data_dir).is_dir():
+            raise UserError(f"--data-dir {data_dir}: no such directory")
+        for registration in get_host().registry("benchmark"):
+            if _accepts(registration.load(), "data"):  # a missing DIR/<name> is reported when it is read
+                sources.setdefault(registration.name, str(Path(data_dir) / registration.name))
+    return sources
+
+
+def _accepts(cls: Any, option: str) -> bool:
+    try:
+        return option in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def benchmark_options(name: str, config: RunConfig, data: dict[str, str], skip_bad: bool) -> dict[str, Any]:
+    """The task options for the run's own benchmark, plus ``data``/``skip_bad`` for benchmarks that take them."""
+    options: dict[str, Any] = dict(config.task.options) if name == config.task.benchmark else {}
+    cls = get_host().get("benchmark", name).load()
+    if name in data:
+        if not _accepts(cls, "data"):
+            raise UserError(f"benchmark {name!r} reads no data files (it takes no `data` option)")
+        options["data"] = data[name]
+    if skip_bad and _accepts(cls, "skip_bad"):
+        options["skip_bad"] = True
+    return options
+
+
+def default_split(benchmark: Any) -> str:
+    """The benchmark's ``default_split``, else ``test`` when it has one, else its last split."""
+    return getattr(benchmark, "default_split", "") or ("test" if "test" in benchmark.splits else benchmark.splits[-1])
+
+
+def describe_benchmarks() -> list[dict[str, Any]]:
+    """``npo-bench benchmarks``: name, plugin, splits (default first) and summary of every registered benchmark."""
+    rows = []
+    for registration in get_host().registry("benchmark"):
+        benchmark = make_benchmark(registration.name)
+        default = default_split(benchmark)
+        splits = [default, *(s for s in benchmark.splits if s != default)]
+        rows.append(
+            {
+                "name": registration.name,
+                "plugin": registration.plugin,
+                "summary": registration.summary,
+                "splits": splits,
+                "default_split": default,
+            }
+        )
+    return rows
+
+
 def evaluate_model(
     config: RunConfig,
     model: str,
@@ -38,22 +122,23 @@ def evaluate_model(
     limit: int | None = None,
     batch_size: int | None = None,
     out: str | None = None,
+    data: dict[str, str] | None = None,
+    splits: dict[str, str] | None = None,
+    skip_bad: bool = False,
 ) -> dict[str, EvalResult]:
+    """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split."""
+    data, splits = data or {}, splits or {}
     model_dir, config, results_dir = resolve_model(model, config)
     if out:
         results_dir = Path(out)
+    loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit) for name in benchmarks]  # fail fast
     m = config.model
     policy = load_policy(model_dir, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
     eval_config = config.eval
     if batch_size:
         eval_config.batch_size = batch_size
     results: dict[str, EvalResult] = {}
-    for name in benchmarks:
-        options: dict[str, Any] = dict(config.task.options) if name == config.task.benchmark else {}
-        benchmark = make_benchmark(name, options)
-        split = config.task.test_split if name == config.task.benchmark else benchmark.splits[-1]
-        size = limit or (config.task.test_size if name == config.task.benchmark else None)
-        prompts = benchmark.load(split, size, config.task.seed)
+    for name, benchmark, prompts, template in loaded:
         with RunProgress(len(prompts), label=f"eval {name}", every=max(len(prompts), 1)) as progress:
             done = [0]
 
@@ -61,7 +146,22 @@ def evaluate_model(
                 done[0] += count
                 progress.update(done[0], {})
 
-            result = evaluate(policy, benchmark, prompts, eval_config, config.task.prompt_template, advance)
+            result = evaluate(policy, benchmark, prompts, eval_config, template, advance)
         atomic_write_json(results_dir / f"{name}.json", {"model": str(model_dir), **result.to_json()})
         results[name] = result
     return results
+
+
+def _load_benchmark(
+    name: str, config: RunConfig, data: dict[str, str], splits: dict[str, str], skip_bad: bool, limit: int | None
+) -> tuple[str, Any, list[Prompt], str]:
+    """(name, benchmark, prompts, prompt template) of one benchmark, before any model is loaded."""
+    own = name == config.task.benchmark
+    benchmark = make_benchmark(name, benchmark_options(name, config, data, skip_bad))
+    split = splits.get(name) or (config.task.test_split if own else default_split(benchmark))
+    if split not in benchmark.splits:
+        raise UserError(f"benchmark {name!r} has no split {split!r}", hint=did_you_mean(split, benchmark.splits))
+    size = limit or (config.task.test_size if own else None)
+    prompts = benchmark.load(split, size, config.task.seed)
+    template = config.task.prompt_template if own else getattr(benchmark, "prompt_template", None)
+    return name, benchmark, prompts, template or config.task.prompt_template

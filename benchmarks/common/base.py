@@ -1,0 +1,97 @@
+"""The base class of the file-backed benchmarks: split → source, rows → prompts, scoring through the verifiers.
+
+A subclass declares its Hugging Face id, its splits (with the local file stem and the hub config/split of each) and
+implements ``prompts_from_row`` (one row → zero or more prompts, failing with :class:`BadRow`) and ``aggregate``.
+Each prompt carries the verifier and options that score it (``meta["verifier"]``, ``meta["verify_options"]``), so
+``score`` is the same everywhere and the per-benchmark rules live in small pure functions chosen at load time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from npo_bench.errors import UserError, did_you_mean
+from npo_bench.types import Prompt
+from npo_bench_benchmarks.common.errors import BadRow
+from npo_bench_benchmarks.common.images import combine, decode_images
+from npo_bench_benchmarks.common.sources import Row, read_rows
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from npo_bench.verify import Verdict
+
+
+@dataclass(frozen=True)
+class SplitSource:
+    """Where one split lives: ``<data>/<stem>.{jsonl,parquet,tsv}`` locally, ``(hf_config, hf_split)`` on the hub."""
+
+    stem: str
+    hf_split: str
+    hf_config: str | None = None
+
+
+class FileBenchmark:
+    """Shared loading and scoring; see the module docstring. Options: ``data`` (path or hub id), ``skip_bad``."""
+
+    name = "file_benchmark"
+    hf_id = ""
+    sources: Mapping[str, SplitSource] = {}
+    default_split = ""
+    prompt_template = "{question}"  # the question text already ends with the benchmark's instruction
+    record_fields: tuple[str, ...] = ()  # meta keys copied into per-item eval records
+
+    def __init__(self, data: str | Path | None = None, skip_bad: bool = False):
+        self.data = str(data) if data else self.hf_id
+        self.skip_bad = skip_bad
+        self.skipped: list[str] = []  # one message per row skipped by the last load (skip_bad)
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(self.sources)
+
+    def load(self, split: str, size: int | None, seed: int) -> list[Prompt]:
+        """Prompts of the first ``size`` usable rows of ``split`` in file order (``seed`` is unused: no sampling)."""
+        source = self.source(split)
+        self.skipped = []
+        prompts: list[Prompt] = []
+        used = 0
+        for row in read_rows(self.data, source.stem, source.hf_config, source.hf_split):
+            if size is not None and used >= size:
+                break
+            try:
+                made = self.prompts_from_row(row, split)
+            except BadRow as exc:
+                if not self.skip_bad:
+                    raise
+                self.skipped.append(exc.message)
+                continue
+            used += bool(made)
+            prompts.extend(made)
+        if not prompts:
+            raise UserError(f"benchmark {self.name!r} split {split!r}: no usable items in {self.data}")
+        return prompts
+
+    def source(self, split: str) -> SplitSource:
+        if split not in self.sources:
+            raise UserError(f"benchmark {self.name!r} has no split {split!r}", hint=did_you_mean(split, self.sources))
+        return self.sources[split]
+
+    def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
+        raise NotImplementedError
+
+    def image(self, row: Row, field: str) -> Image:
+        return combine(decode_images(row.fields.get(field), row.base_dir, row.where, field))
+
+    def score(self, prompt: Prompt, response: str) -> Verdict:
+        """Extract and verify with the verifier and options chosen for this item when it was loaded."""
+        from npo_bench.verify import verify
+
+        options: dict[str, Any] = dict(prompt.meta.get("verify_options", {}))
+        return verify(response, prompt.answer, verifier=prompt.meta["verifier"], item_id=prompt.id, **options)
+
+    def aggregate(self, prompts: Sequence[Prompt], verdicts: Sequence[Verdict]) -> dict[str, float]:
+        raise NotImplementedError

@@ -1,0 +1,93 @@
+"""Images from any of the forms the sources store them in, with errors naming the row and field.
+
+Accepted: a PIL image (``datasets`` decoded it), ``{"bytes": …, "path": …}`` (parquet/Arrow image struct), raw
+bytes, a base64 string (VLMEvalKit TSV), a path relative to the data file's folder, or a list of these (several
+images, e.g. ZeroBench or MMMU-Pro's ``image_1…image_7``; a list may also arrive as a JSON/Python literal string).
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from npo_bench_benchmarks.common.errors import bad_row
+from npo_bench_benchmarks.common.schema import is_missing
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+_BASE64_MIN_CHARS = 200  # shorter strings are file names; a real base64 image is never this short
+
+
+def decode_images(value: Any, base_dir: Path | None, where: str, field: str) -> list[Image]:
+    """Every image ``value`` holds, as RGB PIL images (at least one, else a :class:`BadRow`)."""
+    if is_missing(value):
+        raise bad_row(where, field, "no image")
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise bad_row(where, field, "an image list that cannot be parsed") from None
+    if hasattr(value, "tolist") and not hasattr(value, "convert"):
+        value = value.tolist()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    images = [_one(item, base_dir, where, field) for item in items if not is_missing(item)]
+    if not images:
+        raise bad_row(where, field, "no image")
+    return images
+
+
+def _one(value: Any, base_dir: Path | None, where: str, field: str) -> Image:
+    from PIL import Image, UnidentifiedImageError
+
+    if hasattr(value, "convert"):
+        return value.convert("RGB")
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            return _one(value["bytes"], base_dir, where, field)
+        if value.get("path"):
+            return _one(str(value["path"]), base_dir, where, field)
+        raise bad_row(where, field, "an image struct with neither bytes nor path")
+    if isinstance(value, str):
+        value = _file_or_base64(value, base_dir, where, field)
+    if not isinstance(value, (bytes, bytearray)):
+        raise bad_row(where, field, f"cannot read an image from a {type(value).__name__}")
+    try:
+        with Image.open(io.BytesIO(value)) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise bad_row(where, field, f"not a readable image ({exc})") from None
+
+
+def _file_or_base64(value: str, base_dir: Path | None, where: str, field: str) -> bytes:
+    if len(value) >= _BASE64_MIN_CHARS and not any(c in value for c in " .\n"):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        raise bad_row(where, field, f"image file {path} not found")
+    return path.read_bytes()
+
+
+def combine(images: list[Image]) -> Image:
+    """One image for a one-image policy input: several are placed side by side, top-aligned, on white."""
+    if len(images) == 1:
+        return images[0]
+    from PIL import Image
+
+    width = sum(image.width for image in images)
+    height = max(image.height for image in images)
+    canvas = Image.new("RGB", (width, height), "white")
+    x = 0
+    for image in images:
+        canvas.paste(image, (x, 0))
+        x += image.width
+    return canvas

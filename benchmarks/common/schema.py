@@ -1,0 +1,62 @@
+"""Required-field access with errors naming the row and field (benchmarks.md §2: each benchmark's fields)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from npo_bench_benchmarks.common.errors import bad_row
+
+
+def is_missing(value: Any) -> bool:
+    """``None``, NaN (pandas' empty cell) or a blank string."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def required(row: Mapping[str, Any], field: str, where: str) -> Any:
+    """``row[field]``, or a :class:`BadRow` naming ``where`` and ``field`` when it is absent or empty."""
+    if field not in row:
+        raise bad_row(where, field, "it is missing")
+    value = row[field]
+    if is_missing(value):
+        raise bad_row(where, field, "it is empty")
+    return value
+
+
+def optional(row: Mapping[str, Any], field: str, default: Any = None) -> Any:
+    value = row.get(field, default)
+    return default if is_missing(value) else value
+
+
+def text(row: Mapping[str, Any], field: str, where: str) -> str:
+    """A required field as stripped text (numbers become their string form, as the official scorers compare)."""
+    value = required(row, field, where)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def string_list(value: Any, where: str, field: str) -> list[str]:
+    """A list field that may arrive as a list, a JSON/Python list literal (MMMU's ``options``) or ``None``."""
+    if is_missing(value):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                raise bad_row(where, field, f"expected a list, got {value[:60]!r}") from None
+    if hasattr(value, "tolist"):  # numpy array from parquet
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise bad_row(where, field, f"expected a list, got {type(value).__name__}")
+    return [str(v).strip() for v in value]

@@ -1,0 +1,1 @@
+"""MathVista (AI4Math/MathVista): math reasoning in visual contexts; testmini 1,000 items."""

@@ -1,0 +1,1 @@
+"""MMBench (dev, English by default) with circular evaluation."""
