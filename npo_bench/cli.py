@@ -33,10 +33,17 @@ NPO_BENCH_DISABLE_PLUGINS, NPO_BENCH_TRACE_PLUGINS.
 """
 
 
+def _method_names() -> list[str]:
+    from npo_bench.config import builtin_config_dir
+
+    return sorted(p.stem for p in builtin_config_dir("methods").glob("*.yaml"))
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("configuration")
     group.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
-    group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset")
+    group.add_argument("--method", help=f"method preset layered over the preset ({', '.join(_method_names())})")
+    group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset and method")
     group.add_argument(
         "--set",
         dest="overrides",
@@ -113,6 +120,9 @@ def _check_inputs(config: Any) -> None:
             hint=f"known: {', '.join(sorted(known)) or 'none'}"
             + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
         )
+    validate = getattr(source, "validate_options", None)  # optional: a source's own up-front checks
+    if validate is not None:
+        validate(dict(config.source.options))
     host.get("backend", config.backend)
     host.get("benchmark", config.task.benchmark)
 
@@ -227,7 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
     _add_config_options(run)
-    run.add_argument("--method", help="method preset from configs/methods (grpo, npo, npo_early, autonpo, …)")
     run.add_argument("--source", help="guidance source plugin (see `npo-bench plugins`) [grpo]")
     run.add_argument("--auto", action="store_true", help="AutoNPO: the near_future source decides when/how far")
     run.add_argument("--seed", type=int, help="RL seed [0]")

@@ -49,21 +49,29 @@ class ExternalTeacherSource:
 
     options = OPTIONS
 
-    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
         unknown = set(options) - set(OPTIONS)
         if unknown:
             raise UserError(
                 f"source 'external_teacher': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
             )
-        self.opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        if opts["from"] == "checkpoint":
+            if not opts["checkpoint"]:
+                raise UserError("source 'external_teacher': from=checkpoint needs the option checkpoint=DIR")
+            resolve_model_checkpoint(Path(str(opts["checkpoint"])), tag="teacher")
+        elif opts["from"] != "field":
+            raise UserError(f"source 'external_teacher': from must be field or checkpoint, got {opts['from']!r}")
+        return opts
+
+    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+        self.opts = self.validate_options(options)
         self.ctl = ctl
         self.teacher: CheckpointRef | None = None
         if self.opts["from"] == "checkpoint":
-            if not self.opts["checkpoint"]:
-                raise UserError("source 'external_teacher': from=checkpoint needs the option checkpoint=DIR")
             self.teacher = resolve_model_checkpoint(Path(str(self.opts["checkpoint"])), tag="teacher")
-        elif self.opts["from"] != "field":
-            raise UserError(f"source 'external_teacher': from must be field or checkpoint, got {self.opts['from']!r}")
         self.traces: dict[str, Trajectory | None] = {}  # per prompt: the usable trace, or None (none / rejected)
         self.last: dict[str, float] = {}
 

@@ -39,18 +39,25 @@ class FarFutureReplaySource:
 
     options = OPTIONS
 
-    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
         unknown = set(options) - set(OPTIONS)
         if unknown:
             raise UserError(f"source 'far_future': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}")
-        self.opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
-        if not self.opts["run"]:
+        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        if not opts["run"]:
             raise UserError(
                 "source 'far_future' needs source.options.run: a finished run of the same setup",
                 hint="`npo-bench run --method grpo --name done`, then `--set source.options.run=runs/done`",
             )
-        if int(self.opts["replay_m"]) < 1:
-            raise UserError(f"source 'far_future': replay_m must be ≥ 1, got {self.opts['replay_m']}")
+        if int(opts["replay_m"]) < 1:
+            raise UserError(f"source 'far_future': replay_m must be ≥ 1, got {opts['replay_m']}")
+        resolve_model_checkpoint(Path(str(opts["run"])), tag="far-future")
+        return opts
+
+    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+        self.opts = self.validate_options(options)
         self.ctl = ctl
         self.finished: CheckpointRef = resolve_model_checkpoint(Path(str(self.opts["run"])), tag="far-future")
         self.pool: dict[str, list[Trajectory]] = {}

@@ -80,17 +80,26 @@ class NearFutureSource:
 
     options = OPTIONS
 
-    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+    @staticmethod
+    def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
         unknown = set(options) - set(OPTIONS)
         if unknown:
             raise UserError(
                 f"source 'near_future': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
             )
-        self.opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
-        if self.opts["loss_mode"] not in ("on_policy", "importance"):
+        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        if opts["loss_mode"] not in ("on_policy", "importance"):
             raise UserError(
-                f"source 'near_future': loss_mode must be on_policy or importance, got {self.opts['loss_mode']!r}"
+                f"source 'near_future': loss_mode must be on_policy or importance, got {opts['loss_mode']!r}"
             )
+        if not opts["auto"]:
+            for spec in opts["schedule"]:
+                _intervention(spec)
+        return opts
+
+    def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
+        self.opts = self.validate_options(options)
         self.plan = [] if self.opts["auto"] else [_intervention(spec) for spec in self.opts["schedule"]]
         self.cache: dict[str, Trajectory] = {}
         self.active: Intervention | None = None  # the intervention whose guided segment is running

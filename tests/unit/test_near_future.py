@@ -31,6 +31,27 @@ def test_early_intervention_scouts_harvests_and_rolls_back(fake_control):
     assert event["kl_guide_current"] == pytest.approx(0.0)  # fake log-probs: −1 − 0.01·step at step 0 vs guide −1
 
 
+def test_a_run_killed_during_the_scout_resumes_into_the_same_intervention(fake_control):
+    source = _source(fake_control)
+    saved_states = {}
+    save = fake_control.save
+
+    def save_with_source_state(tag):  # what the real backend writes into the checkpoint alongside the weights
+        saved_states[tag] = source.state_dict()
+        return save(tag)
+
+    fake_control.save = save_with_source_state
+    source.before_step(fake_control)
+    assert source.plan == []  # consumed once the scout has run
+    anchor_state = saved_states["npo-anchor-000000"]
+    assert anchor_state["plan"] == [{"kind": "early", "at": 0, "delta": 3, "segment": 3}]  # still planned at the anchor
+    resumed = _source(fake_control)
+    resumed.load_state_dict(anchor_state)
+    fake_control.calls.clear()
+    resumed.before_step(fake_control)  # resuming from the anchor scouts again: nothing lost
+    assert ("train", 3) in fake_control.calls and resumed.active is not None
+
+
 @pytest.mark.parametrize("correct, injected", [(0, True), (4, True), (5, False), (8, False)])
 def test_gate_boundary_at_n_8(fake_control, correct, injected):
     fake_control.solves_after = 3
