@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from npo_bench.analysis.curves import eval_curve, final_by_step, mean_std, scout_steps_by, steps_to_reach
+
 CLI = [sys.executable, "-m", "npo_bench.cli"]  # the installed CLI of this interpreter (`npo-bench`)
 
 
@@ -99,42 +101,7 @@ def _read(path: Path) -> dict[str, Any]:
     return {"metrics": metrics, "events": events}
 
 
-# ---- analysis (pure) -----------------------------------------------------------------------------------------------
-def final_by_step(records: list[dict], phase: str) -> dict[int, dict]:
-    """The last record of each step in ``phase``: after a rollback, the replayed step supersedes the abandoned one."""
-    out: dict[int, dict] = {}
-    for record in records:
-        if record["phase"] == phase:
-            out[record["step"]] = record
-    return dict(sorted(out.items()))
-
-
-def eval_curve(run: dict) -> dict[int, float]:
-    return {step: r["eval/accuracy"] for step, r in final_by_step(run["metrics"], "eval").items()}
-
-
-def steps_to_reach(curve: dict[int, float], target: float) -> int | None:
-    """The first evaluated step whose accuracy is at least ``target`` (None if never)."""
-    return next((step for step, acc in curve.items() if step > 0 and acc >= target), None)
-
-
-def scout_steps_by(run: dict, step: int) -> int:
-    """Scout (train-ahead) steps spent before guided step ``step`` was reached."""
-    count, guided = 0, 0
-    for record in run["metrics"]:
-        if record["phase"] == "train":
-            guided = record["step"]
-            if guided >= step:
-                break
-        elif record["phase"] == "scout":
-            count += 1
-    return count
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+# ---- analysis (pure: npo_bench.analysis.curves) -------------------------------------------------------------------
 
 
 def build_report(runs: dict[str, dict], walls: dict[str, float], seeds: list[int]) -> dict[str, Any]:
