@@ -175,6 +175,18 @@ def cmd_benchmarks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lmeval_export(args: argparse.Namespace) -> int:
+    """Write one lm-eval task directory per benchmark (run them with `lm_eval --include_path OUT`)."""
+    from npo_bench.evaluate_cli import benchmark_names, data_sources, pairs
+    from npo_bench.lmeval.export import export_tasks
+
+    names = benchmark_names(args.benchmarks)
+    data, splits = data_sources(args.data_dir, args.data), pairs("--split", args.split)
+    for folder in export_tasks(_resolve(args), names, args.out, data, splits, args.skip_bad, args.limit):
+        print(folder)
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List every plugin with its version, hooks and what it registers."""
     from npo_bench.host import get_host
@@ -318,6 +330,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("benchmarks", help=cmd_benchmarks.__doc__, description=cmd_benchmarks.__doc__)
     bench.set_defaults(handler=cmd_benchmarks)
+
+    lmeval = sub.add_parser("lmeval", help="lm-evaluation-harness: export benchmarks as lm-eval tasks")
+    export = lmeval.add_subparsers(metavar="COMMAND").add_parser(
+        "export", help=cmd_lmeval_export.__doc__, description=cmd_lmeval_export.__doc__
+    )
+    _add_config_options(export)
+    export.add_argument("--benchmarks", default="all", help="comma-separated names, or all [%(default)s]")
+    export.add_argument("--out", required=True, metavar="DIR", help="where to write DIR/npo_<benchmark>/")
+    export.add_argument("--limit", type=int, help="export only the first N items")
+    export.add_argument("--data-dir", metavar="DIR", help="local data: DIR/<benchmark>/ (as for eval)")
+    export.add_argument("--data", action="append", default=[], metavar="NAME=PATH", help="one benchmark's data")
+    export.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than default")
+    export.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
+    export.set_defaults(handler=cmd_lmeval_export)
 
     plugins = sub.add_parser("plugins", help=cmd_plugins.__doc__, description=cmd_plugins.__doc__)
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
