@@ -8,7 +8,6 @@ Writes ``qvs.json`` (the numbers) and ``qvs.png`` (Q, V, S against Δ, Δ* marke
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import torch
 
 from npo_bench.analysis.qvs import QVSPoint, best_delta, signal_quality, weight_stats
+from npo_bench.compare.results import finite_json
 from npo_bench.errors import UserError
 from npo_bench.types import CheckpointRef
 
@@ -82,7 +82,7 @@ def analyze_qvs(
         "delta_star": best_delta(points),
     }
     out = out or run_path / "analysis"
-    atomic_write_json(out / "qvs.json", _finite(report))
+    atomic_write_json(out / "qvs.json", finite_json(report))
     report["plot"] = _plot(points, report["delta_star"], out / "qvs.png")
     return report
 
@@ -91,17 +91,6 @@ def _sample(backend: Any, prompts: list, n: int, ref: CheckpointRef) -> list:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SAMPLE_SEED)
         return backend.sample(prompts, n, ref)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: an undefined number (no prompt failed, no tokens) is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _plot(points: list[QVSPoint], delta_star: int | None, target: Path) -> str | None:

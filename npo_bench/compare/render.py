@@ -28,7 +28,7 @@ def table_grid(table: Table, mark: str) -> list[list[str]]:
         cells = []
         for column in table.columns:
             text = format_cell(row.cells[column.key], column)
-            best = row.method in table.best.get(column.key, []) and len(table.rows) > 1
+            best = row.method in table.best.get(column.key, [])
             cells.append(mark.format(text) if best and text != "—" else text)
         seeds = f"{len(row.seeds)} ok" + (f", {len(row.failed)} failed" if row.failed else "")
         lines.append([row.method, *cells, seeds])

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from npo_bench.compare.plots import plot_curves
 from npo_bench.compare.render import to_csv, to_markdown
-from npo_bench.compare.results import RunResult
+from npo_bench.compare.results import RunResult, finite_json
 from npo_bench.compare.table import Table
 from npo_bench.runs import atomic_write_text
 
 
 def table_json(table: Table) -> dict[str, Any]:
-    def number(value: float) -> float | None:
-        return None if math.isnan(value) else value
-
     return {
         "reference": table.reference,
         "columns": [{"key": c.key, "title": c.title, "better": c.better} for c in table.columns],
@@ -29,8 +25,8 @@ def table_json(table: Table) -> dict[str, Any]:
                 "failed": row.failed,
                 "cells": {
                     key: {
-                        "mean": number(cell.estimate.mean),
-                        "ci95": number(cell.estimate.half_width),
+                        "mean": cell.estimate.mean,
+                        "ci95": cell.estimate.half_width,
                         "n": cell.estimate.n,
                         "of": cell.of,
                     }
@@ -48,7 +44,7 @@ def write_report(out: Path, table: Table, results: list[RunResult], request: dic
     out.mkdir(parents=True, exist_ok=True)
     files = {"table.md": to_markdown(table), "table.csv": to_csv(table)}
     results_json = {"request": request, "table": table_json(table), "runs": [r.to_json() for r in results]}
-    files["results.json"] = json.dumps(results_json, indent=2, sort_keys=True, allow_nan=False, default=_nan) + "\n"
+    files["results.json"] = json.dumps(finite_json(results_json), indent=2, sort_keys=True, allow_nan=False) + "\n"
     written = []
     for name, text in files.items():
         atomic_write_text(out / name, text)
@@ -56,7 +52,3 @@ def write_report(out: Path, table: Table, results: list[RunResult], request: dic
     plots, note = plot_curves(results, table, out)
     atomic_write_text(out / "report.html", to_html(table, plots, note))
     return [*written, *plots, out / "report.html"]
-
-
-def _nan(value: Any) -> Any:
-    raise TypeError(f"not JSON: {value!r}")

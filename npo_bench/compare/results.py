@@ -58,6 +58,17 @@ class RunResult:
         return cls(**data)
 
 
+def finite_json(value: Any) -> Any:
+    """JSON has no NaN: an undefined number (a failed run's score, an empty interval) is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_json(v) for v in value]
+    return value
+
+
 def headline(scores: dict[str, float]) -> float:
     return float(next((scores[key] for key in HEADLINE_KEYS if key in scores), math.nan))
 

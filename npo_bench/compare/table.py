@@ -124,7 +124,7 @@ def _best(columns: list[Column], rows: list[Row]) -> dict[str, list[str]]:
     for column in columns:
         means = {row.method: row.cells[column.key].estimate.mean for row in rows}
         means = {method: m for method, m in means.items() if not math.isnan(m)}
-        if means:
+        if len(means) > 1:  # a column with one value has no best
             target = (max if column.better == "max" else min)(means.values())
             best[column.key] = [method for method, m in means.items() if m == target]
     return best
