@@ -63,6 +63,14 @@ def last_step(path: Path) -> int | None:
     return None
 
 
+def resume_step(path: Path) -> int:
+    """The step a (re)started run begins at: its newest checkpoint's (``checkpoints/latest.json``), else 0."""
+    try:
+        return int(json.loads((path / "checkpoints" / "latest.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -87,7 +95,7 @@ class CompareDisplay:
         with self._lock:
             line = self.lines[label]
             line.state, line.started = "running", time.monotonic()
-            line.step = line.first_step = last_step(line.path) or 0
+            line.step = line.first_step = resume_step(line.path)
         self._announce(f"[compare] {label}: started at step {line.step}/{line.total}")
 
     def finish_run(self, label: str, ok: bool, error: str | None = None) -> None:

@@ -107,3 +107,24 @@ def test_compare_fails_one_run_resumes_it_then_reuses_everything(micro_base, tmp
     monkeypatch.setattr("npo_bench.compare.executors.train_job", no_training)
     assert main(argv) == 0
     assert "started at step" not in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_run_and_a_rerun_continues_it(micro_base, tmp_path, capsys, monkeypatch):
+    argv = ["compare", "grpo", "--seeds", "1", "--preset", "micro", "--set", f"runs_dir={tmp_path / 'runs'}"]
+    argv += ["--out", str(tmp_path / "report")]
+    original = EmbeddedBackend.run_step
+
+    def interrupted(self):
+        if self.step == 4:
+            raise KeyboardInterrupt
+        return original(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EmbeddedBackend, "run_step", interrupted)
+        assert main(argv) == 130
+    assert "run the same compare again to continue" in capsys.readouterr().err
+    assert main(argv) == 0  # resumed from the step-3 checkpoint, not from scratch
+    assert re.findall(r"\[compare\] (\S+): started at step (\d+)", capsys.readouterr().err) == [("grpo/seed0", "3")]
+    (run,) = (tmp_path / "runs").iterdir()
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2, 3, 3, 4, 5, 6, 6]  # eval 0, train 1-3, eval 3, train 4-6, final eval 6: no duplicates
