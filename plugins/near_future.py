@@ -64,6 +64,7 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "min_solved": (1, "AutoNPO: probe prompts π^(t) must now solve to confirm the warning"),
     "slice_half_width": (5, "AutoNPO: ℬ_Δ holds failures within ±this many steps of t−Δ"),
     "kl_scale": (1.0, "AutoNPO: c in V̂(Δ) = exp(c · per-token KL)"),
+    "max_interventions": (4, "AutoNPO: at most this many rollbacks per run (a bound on replayed compute)"),
 }
 
 
@@ -106,6 +107,7 @@ class NearFutureSource:
         self.step = 0
         self.scout_steps = 0
         self.replayed_steps = 0
+        self.interventions = 0  # AutoNPO rollbacks taken
         self.last: dict[str, float] = {}
         self.pool = MistakePool(float(self.opts["pool_threshold"]))
         self.trigger = Trigger(
@@ -185,7 +187,7 @@ class NearFutureSource:
         t = self.step
         if t % int(self.opts["snapshot_every"]) == 0:
             self.snapshots[t] = ctl.save(f"npo-snapshot-{t:06d}")
-        if self.active is not None:
+        if self.active is not None or self.interventions >= int(self.opts["max_interventions"]):
             return
         status = self.trigger.status(t)
         self.last.update({"auto/warning": float(bool(status.get("warning")))})
@@ -236,7 +238,10 @@ class NearFutureSource:
         self.replayed_steps += best.delta
         self.active = Intervention("auto", best.checkpoint_step, best.delta, best.delta)
         self.pool.forget(self.cache)
-        self.trigger.cool_down(best.checkpoint_step)
+        self.interventions += 1
+        # quiet until the replay has caught up with t *and* a cooldown has passed after it: measured from t, not
+        # from the rollback target (from t − Δ* the replay would reach the same plateau and fire again at once)
+        self.trigger.cool_down(t)
 
     def _candidates(
         self, ctl: TrainerControl, t: int, prompts: Sequence[Prompt], groups: Sequence[list[Trajectory]]
@@ -321,6 +326,7 @@ class NearFutureSource:
             "active": dataclasses.asdict(self.active) if self.active else None,
             "scout_steps": self.scout_steps,
             "replayed_steps": self.replayed_steps,
+            "interventions": self.interventions,
             "pool": {p: list(steps) for p, steps in self.pool.failures.items()},
             "trigger": self.trigger.state_dict(),
             "snapshots": {s: (ref.tag, str(ref.path)) for s, ref in self.snapshots.items()},
@@ -334,6 +340,7 @@ class NearFutureSource:
         self.active = Intervention(**state["active"]) if state["active"] else None
         self.scout_steps = int(state["scout_steps"])
         self.replayed_steps = int(state["replayed_steps"])
+        self.interventions = int(state.get("interventions", 0))
         self.pool.failures = {p: [int(s) for s in steps] for p, steps in state["pool"].items()}
         self.trigger.load_state_dict(state["trigger"])
         self.snapshots = {int(s): CheckpointRef(int(s), tag, Path(p)) for s, (tag, p) in state["snapshots"].items()}

@@ -133,3 +133,38 @@ def test_autonpo_decision_on_a_fake_trainer(fake_control):
     assert source.guide([make_group("not-in-the-pool", 0)]) == []
     metrics = source.metrics()
     assert metrics["auto/delta_star"] == decision["delta_star"] and metrics["guidance/active"] == 1.0
+
+
+def _drive(source, fake_control, start, stop):
+    """Run the source over steps start..stop−1 on a stagnating reward with falling entropy (the trigger's pattern)."""
+    for step in range(start, stop):
+        fake_control.step = step
+        source.before_step(fake_control)
+        if fake_control.step != step:  # rolled back
+            return fake_control.step
+        groups = tuple(make_group(p.id, 0) for p in fake_control.prompts_between(step, step + 1))
+        source.after_step(StepStats(step + 1, {"reward/mean": 0.2, "policy/entropy": 1.0 - 0.01 * step}, groups))
+    return None
+
+
+def test_after_a_rollback_the_trigger_waits_for_the_replay_and_a_cooldown(fake_control):
+    fake_control.solves_after = 25
+    source = NearFutureSource()
+    options = {"auto": True, "window": 5, "snapshot_every": 10, "min_delta": 10, "max_delta": 30, "cooldown": 8}
+    source.setup(fake_control, {**options, "slice_half_width": 3})
+    assert _drive(source, fake_control, 0, 40) == 10  # confirmed at t = 28, rolled back to 10 (Δ* = 18)
+    # the replay 10 → 28 sees the same stagnating stream; quiet until t + cooldown = 36, not 10 + 8 = 18
+    assert _drive(source, fake_control, 10, 36) is None
+    warnings = [e["step"] for e in fake_control.events if e["event"] == "auto_warning"]
+    assert warnings == [10, 16, 22, 28]
+    assert _drive(source, fake_control, 36, 60) is not None  # after the cooldown it may intervene again
+
+
+def test_max_interventions_bounds_the_replayed_compute(fake_control):
+    fake_control.solves_after = 25
+    source = NearFutureSource()
+    options = {"auto": True, "window": 5, "snapshot_every": 10, "min_delta": 10, "max_delta": 30, "cooldown": 0}
+    source.setup(fake_control, {**options, "slice_half_width": 3, "max_interventions": 1})
+    assert _drive(source, fake_control, 0, 40) == 10
+    assert _drive(source, fake_control, 10, 120) is None  # one rollback taken: never again
+    assert source.state_dict()["interventions"] == 1
