@@ -249,6 +249,8 @@ class NearFutureSource:
         """Q̂, V̂ for each saved snapshot at distance Δ ∈ [min_delta, max_delta], all from the probe's rollouts."""
         pass_rate = {p.id: sum(x.correct for x in g) / len(g) for p, g in zip(prompts, groups, strict=True)}
         probe_trajectories = [x for g in groups for x in g if x.length > 0]
+        current_logprobs = ctl.logprobs(probe_trajectories)  # once: the same for every candidate
+        tokens = sum(x.length for x in probe_trajectories)
         candidates = []
         for step, ref in sorted(self.snapshots.items()):
             delta = t - step
@@ -257,8 +259,6 @@ class NearFutureSource:
             members = [p for p in self.pool.slice(step, int(self.opts["slice_half_width"])) if p in pass_rate]
             q_hat = statistics.fmean(pass_rate[p] for p in members) if members else 0.0
             rollback_logprobs = ctl.logprobs(probe_trajectories, checkpoint=ref)
-            current_logprobs = ctl.logprobs(probe_trajectories)
-            tokens = sum(x.length for x in probe_trajectories)
             kl = sum(float((a - b).sum()) for a, b in zip(current_logprobs, rollback_logprobs, strict=True)) / max(
                 tokens, 1
             )
