@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from npo_bench.errors import UserError
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
 
@@ -90,3 +91,11 @@ class GuidanceSource(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+def source_options(source: str, schema: Mapping[str, tuple[Any, str]], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the defaults of ``schema`` (name: (default, meaning)) filled in; unknown names are an error."""
+    unknown = set(options) - set(schema)
+    if unknown:
+        raise UserError(f"source '{source}': unknown options {sorted(unknown)}", hint=f"known: {sorted(schema)}")
+    return {name: options.get(name, default) for name, (default, _) in schema.items()}

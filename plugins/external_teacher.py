@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl
+from npo_bench.guidance import TrainerControl, source_options
 from npo_bench.trainer.checkpoints import resolve_model_checkpoint
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
@@ -52,12 +52,7 @@ class ExternalTeacherSource:
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
         """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise UserError(
-                f"source 'external_teacher': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
-            )
-        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        opts = source_options("external_teacher", OPTIONS, options)
         if opts["from"] == "checkpoint":
             if not opts["checkpoint"]:
                 raise UserError("source 'external_teacher': from=checkpoint needs the option checkpoint=DIR")

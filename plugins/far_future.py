@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl
+from npo_bench.guidance import TrainerControl, source_options
 from npo_bench.trainer.checkpoints import resolve_model_checkpoint
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
@@ -42,10 +42,7 @@ class FarFutureReplaySource:
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
         """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise UserError(f"source 'far_future': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}")
-        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        opts = source_options("far_future", OPTIONS, options)
         if not opts["run"]:
             raise UserError(
                 "source 'far_future' needs source.options.run: a finished run of the same setup",

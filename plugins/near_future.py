@@ -41,7 +41,7 @@ from npo_bench.auto import (
     probe_selection,
     variance_cost,
 )
-from npo_bench.guidance import TrainerControl
+from npo_bench.guidance import TrainerControl, source_options
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
 OPTIONS: dict[str, tuple[Any, str]] = {
@@ -84,12 +84,7 @@ class NearFutureSource:
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
         """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise UserError(
-                f"source 'near_future': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
-            )
-        opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        opts = source_options("near_future", OPTIONS, options)
         if opts["loss_mode"] not in ("on_policy", "importance"):
             raise UserError(
                 f"source 'near_future': loss_mode must be on_policy or importance, got {opts['loss_mode']!r}"

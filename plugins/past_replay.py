@@ -24,7 +24,7 @@ from typing import Any
 
 from npo_bench import UserError, hookimpl
 from npo_bench.experience import ExperiencePool
-from npo_bench.guidance import TrainerControl
+from npo_bench.guidance import TrainerControl, source_options
 from npo_bench.types import Group, Injection, Prompt, StepStats
 
 OPTIONS: dict[str, tuple[Any, str]] = {
@@ -42,12 +42,7 @@ class ExperienceReplaySource:
     options = OPTIONS
 
     def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise UserError(
-                f"source 'past_replay': unknown options {sorted(unknown)}", hint=f"known: {sorted(OPTIONS)}"
-            )
-        self.opts = {name: options.get(name, default) for name, (default, _) in OPTIONS.items()}
+        self.opts = source_options("past_replay", OPTIONS, options)
         if not 0.0 <= float(self.opts["experience_ratio"]) <= 1.0:
             raise UserError(
                 f"source 'past_replay': experience_ratio must lie in [0, 1], got {self.opts['experience_ratio']}"
