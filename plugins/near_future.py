@@ -64,6 +64,11 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "min_solved": (1, "AutoNPO: probe prompts π^(t) must now solve to confirm the warning"),
     "slice_half_width": (5, "AutoNPO: ℬ_Δ holds failures within ±this many steps of t−Δ"),
     "kl_scale": (1.0, "AutoNPO: c in V̂(Δ) = exp(c · per-token KL)"),
+    "kl_samples_per_prompt": (
+        1,
+        "AutoNPO: probe responses per prompt on which the per-token KL of V̂ is measured (paper: unstated; one "
+        "response per probe prompt keeps the estimate over ~64 prompts at a quarter of the cost)",
+    ),
     "max_interventions": (4, "AutoNPO: at most this many rollbacks per run (a bound on replayed compute)"),
 }
 
@@ -89,6 +94,9 @@ class NearFutureSource:
             raise UserError(
                 f"source 'near_future': loss_mode must be on_policy or importance, got {opts['loss_mode']!r}"
             )
+        for positive in ("harvest_k", "probe_k", "kl_samples_per_prompt", "snapshot_every"):
+            if int(opts[positive]) < 1:
+                raise UserError(f"source 'near_future': {positive} must be ≥ 1, got {opts[positive]!r}")
         if not opts["auto"]:
             for spec in opts["schedule"]:
                 _intervention(spec)
@@ -241,11 +249,16 @@ class NearFutureSource:
     def _candidates(
         self, ctl: TrainerControl, t: int, prompts: Sequence[Prompt], groups: Sequence[list[Trajectory]]
     ) -> list[Candidate]:
-        """Q̂, V̂ for each saved snapshot at distance Δ ∈ [min_delta, max_delta], all from the probe's rollouts."""
+        """Q̂, V̂ for each saved snapshot at distance Δ ∈ [min_delta, max_delta], all from the probe's rollouts.
+
+        Q̂ uses every probe response; the per-token KL behind V̂ uses ``kl_samples_per_prompt`` of them per prompt,
+        scored once under π^(t) and once under each candidate snapshot (the controller's dominant cost).
+        """
         pass_rate = {p.id: sum(x.correct for x in g) / len(g) for p, g in zip(prompts, groups, strict=True)}
-        probe_trajectories = [x for g in groups for x in g if x.length > 0]
-        current_logprobs = ctl.logprobs(probe_trajectories)  # once: the same for every candidate
-        tokens = sum(x.length for x in probe_trajectories)
+        per_prompt = int(self.opts["kl_samples_per_prompt"])
+        kl_trajectories = [x for g in groups for x in [y for y in g if y.length > 0][:per_prompt]]
+        current_logprobs = ctl.logprobs(kl_trajectories)  # once: the same for every candidate
+        tokens = sum(x.length for x in kl_trajectories)
         candidates = []
         for step, ref in sorted(self.snapshots.items()):
             delta = t - step
@@ -253,7 +266,7 @@ class NearFutureSource:
                 continue
             members = [p for p in self.pool.slice(step, int(self.opts["slice_half_width"])) if p in pass_rate]
             q_hat = statistics.fmean(pass_rate[p] for p in members) if members else 0.0
-            rollback_logprobs = ctl.logprobs(probe_trajectories, checkpoint=ref)
+            rollback_logprobs = ctl.logprobs(kl_trajectories, checkpoint=ref)
             kl = sum(float((a - b).sum()) for a, b in zip(current_logprobs, rollback_logprobs, strict=True)) / max(
                 tokens, 1
             )

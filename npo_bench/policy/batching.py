@@ -7,6 +7,7 @@ per-sample images concatenated in row order, as the Qwen-VL models expect.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,25 @@ def encode_prompt(policy: Policy, prompt: Prompt, template: str) -> PromptEncodi
     ids = policy.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     ids = ids["input_ids"] if isinstance(ids, dict) else ids
     return PromptEncoding(torch.tensor(ids, dtype=torch.long), None, None, None)
+
+
+class EncodingCache:
+    """The last ``capacity`` prompt encodings by prompt id: scoring the same responses under several checkpoints
+    (AutoNPO's candidates, a guide's KL) runs the processor (chat template, image → patches) once per prompt."""
+
+    def __init__(self, policy: Policy, template: str, capacity: int = 2048):
+        self.policy, self.template, self.capacity = policy, template, capacity
+        self._entries: OrderedDict[str, PromptEncoding] = OrderedDict()
+
+    def get(self, prompt: Prompt) -> PromptEncoding:
+        encoding = self._entries.get(prompt.id)
+        if encoding is None:
+            encoding = self._entries[prompt.id] = encode_prompt(self.policy, prompt, self.template)
+            if len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(prompt.id)
+        return encoding
 
 
 def collate(

@@ -21,7 +21,7 @@ from npo_bench.errors import UserError
 from npo_bench.grpo.groups import apply_injections
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.guidance import GuidanceSource
-from npo_bench.policy.batching import collate, encode_prompt
+from npo_bench.policy.batching import EncodingCache, collate
 from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.runs import RunDir
@@ -67,6 +67,7 @@ class EmbeddedBackend:
         self.train_prompts = self.benchmark.load(config.task.train_split, config.task.train_size, config.task.seed)
         self.prompt_index = {p.id: p for p in self.train_prompts}
         self.stream = PromptStream(self.train_prompts, config.rollout.prompts_per_step, config.seed)
+        self.encodings = EncodingCache(self.policy, config.task.prompt_template)
         self.source: GuidanceSource | None = None
         self._step = 0
         self.updates = 0  # optimizer steps ever taken, scout and replayed steps included (compute-honest)
@@ -128,13 +129,12 @@ class EmbeddedBackend:
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None, with_entropy: bool
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(log-probs (L,), entropies (L,) or empty) of each trajectory, in micro-batches, without gradient."""
-        template = self.config.task.prompt_template
         out: list[tuple[torch.Tensor, torch.Tensor]] = []
         size = max(self.config.trainer.micro_batch_size, 1)
         with self.weights_of(checkpoint), torch.no_grad():
             for start in range(0, len(trajectories), size):
                 chunk = trajectories[start : start + size]
-                encodings = [encode_prompt(self.policy, self._prompt(t.prompt_id), template) for t in chunk]
+                encodings = [self.encodings.get(self._prompt(t.prompt_id)) for t in chunk]
                 batch = collate(encodings, [t.response_ids for t in chunk], self.policy.pad_id)
                 stats = response_token_stats(self.policy, batch, self.config.rollout.temperature, with_entropy)
                 for i, t in enumerate(chunk):

@@ -90,3 +90,19 @@ def test_missing_and_corrupt_model_directories_are_clear_errors(tmp_path, tiny_d
     (broken / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(UserError, match="cannot load the model"):
         load_policy(broken)
+
+
+def test_encoding_cache_returns_the_processors_encoding_once_per_prompt_and_evicts_the_oldest(tiny_dir):
+    from npo_bench.policy.batching import EncodingCache
+
+    policy = load_policy(tiny_dir, device="cpu")
+    cache = EncodingCache(policy, "{question}", capacity=2)
+    first = cache.get(PROMPTS[0])
+    fresh = encode_prompt(policy, PROMPTS[0], "{question}")
+    assert torch.equal(first.input_ids, fresh.input_ids) and torch.equal(first.pixel_values, fresh.pixel_values)
+    assert cache.get(PROMPTS[0]) is first  # a hit: the processor is not run again
+    cache.get(PROMPTS[1])
+    cache.get(PROMPTS[0])  # PROMPTS[0] is now the most recent, PROMPTS[1] the oldest
+    cache.get(PROMPTS[2])
+    assert cache.get(PROMPTS[0]) is first
+    assert list(cache._entries) == [PROMPTS[2].id, PROMPTS[0].id]

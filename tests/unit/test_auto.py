@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from npo_bench import UserError
 from npo_bench.auto import (
     Candidate,
     MistakePool,
@@ -133,6 +134,27 @@ def test_autonpo_decision_on_a_fake_trainer(fake_control):
     assert source.guide([make_group("not-in-the-pool", 0)]) == []
     metrics = source.metrics()
     assert metrics["auto/delta_star"] == decision["delta_star"] and metrics["guidance/active"] == 1.0
+    # the confirmed decision: one probe (probe_k = 4 per prompt), then the KL responses (kl_samples_per_prompt = 1 of
+    # each probe group) scored once under π^(t) and once per candidate snapshot
+    probe = [args for kind, args in fake_control.calls if kind == "sample"][-1]
+    scored = [args for kind, args in fake_control.calls if kind == "logprobs"]
+    assert probe[1] == 4 and scored == [
+        (probe[0], None),
+        (probe[0], "npo-snapshot-000000"),
+        (probe[0], "npo-snapshot-000010"),
+    ]
+
+
+def test_kl_samples_per_prompt_sets_how_many_probe_responses_score_the_kl(fake_control):
+    fake_control.solves_after = 25
+    source = NearFutureSource()
+    options = {"auto": True, "window": 5, "snapshot_every": 10, "min_delta": 10, "max_delta": 30}
+    source.setup(fake_control, {**options, "slice_half_width": 3, "kl_samples_per_prompt": 3})
+    assert _drive(source, fake_control, 0, 40) == 10
+    probe = [args for kind, args in fake_control.calls if kind == "sample"][-1]
+    assert {args[0] for kind, args in fake_control.calls if kind == "logprobs"} == {3 * probe[0]}
+    with pytest.raises(UserError, match="kl_samples_per_prompt must be ≥ 1"):
+        NearFutureSource.validate_options({"auto": True, "kl_samples_per_prompt": 0})
 
 
 def _drive(source, fake_control, start, stop):
