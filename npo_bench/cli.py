@@ -54,6 +54,31 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+EVAL_JUDGE_EPILOG = """\
+LLM judge (optional, off without --judge-url): the official scorers of MathVista (answer extraction) and MathVerse
+(extraction + 0/1 judgement) use an LLM, and MMStar/MMBench/WeMath ask one when no option letter is found. Any
+OpenAI-compatible server works, e.g. a local vLLM:
+  vllm serve Qwen/Qwen2.5-7B-Instruct          # serves http://localhost:8000/v1
+  npo-bench eval --model runs/NAME --benchmarks mathvista,mathverse --data-dir data/ \\
+      --judge-url http://localhost:8000/v1 --judge-model Qwen/Qwen2.5-7B-Instruct --judge-cache eval/judge.jsonl
+"""
+
+
+def _add_judge_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("LLM judge (optional; see below)")
+    group.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    group.add_argument("--judge-model", metavar="NAME", help="model name the judge server serves (needed with the URL)")
+    group.add_argument(
+        "--judge-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key; unset = no key (local servers) [%(default)s]",
+    )
+    group.add_argument(
+        "--judge-cache", metavar="FILE", help="jsonl cache of judge outputs, reused by later runs (no repeat calls)"
+    )
+
+
 def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
     from npo_bench.config import resolve
 
@@ -143,9 +168,10 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model directory, a checkpoint or a run's final checkpoint on benchmarks."""
-    from npo_bench.evaluate_cli import benchmark_names, data_sources, evaluate_model, pairs
+    from npo_bench.evaluate_cli import benchmark_names, data_sources, evaluate_model, judge_config, pairs
 
     config = _resolve(args)
+    judge = judge_config(args.judge_url, args.judge_model, args.judge_key_env, args.judge_cache)
     results = evaluate_model(
         config,
         args.model,
@@ -156,6 +182,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         data=data_sources(args.data_dir, args.data),
         splits=pairs("--split", args.split),
         skip_bad=args.skip_bad,
+        judge=judge,
     )
     for name, result in results.items():
         print(f"{name}:")
@@ -313,7 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("--force", action="store_true", help="rebuild even when cached")
     warm.set_defaults(handler=cmd_warmup)
 
-    ev = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
+    ev = sub.add_parser(
+        "eval",
+        help=cmd_eval.__doc__,
+        description=cmd_eval.__doc__,
+        epilog=EVAL_JUDGE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_config_options(ev)
     ev.add_argument("--model", required=True, metavar="DIR|RUN", help="HF model dir, checkpoint dir or run dir")
     ev.add_argument("--benchmarks", default="synthetic", help="comma-separated names, or all [%(default)s]")
@@ -326,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than the default")
     ev.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
+    _add_judge_options(ev)
     ev.set_defaults(handler=cmd_eval)
 
     bench = sub.add_parser("benchmarks", help=cmd_benchmarks.__doc__, description=cmd_benchmarks.__doc__)

@@ -28,12 +28,15 @@ class EvalResult:
     scores: dict[str, float]
     records: list[dict[str, Any]]
     skipped: tuple[str, ...] = ()  # bad rows skipped while loading (``--skip-bad``), one message each
+    judge: dict[str, Any] | None = None  # the LLM judge's url, model, protocol, calls, cached (``--judge-url``)
 
     def to_json(self) -> dict[str, Any]:
+        judge = {"judge": self.judge} if self.judge is not None else {}
         return {
             "benchmark": self.benchmark,
             "scores": self.scores,
             "skipped": list(self.skipped),
+            **judge,
             "items": self.records,
         }
 
@@ -87,6 +90,7 @@ def evaluate(
             "score": float(v.score),
             "reason": v.reason,
             "rule": v.rule,
+            **({"judge_output": v.judge_output} if hasattr(v, "judge_output") else {}),  # LLM judge, per stage
             **{key: p.meta[key] for key in record_fields if key in p.meta},
         }
         for p, k, r, v in scored

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from npo_bench.benchmark import make_benchmark
 from npo_bench.config import RunConfig, from_dict
@@ -16,6 +17,9 @@ from npo_bench.progress import RunProgress
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer.checkpoints import latest_checkpoint
 from npo_bench.types import Prompt
+
+if TYPE_CHECKING:
+    from npo_bench_benchmarks.common.judge import Judge, JudgeConfig
 
 
 def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]:
@@ -91,6 +95,42 @@ def benchmark_options(name: str, config: RunConfig, data: dict[str, str], skip_b
     return options
 
 
+def judge_config(
+    url: str | None, model: str | None, key_env: str = "OPENAI_API_KEY", cache: str | None = None
+) -> JudgeConfig | None:
+    """The ``--judge-*`` flags as a config; None (no judge) without ``--judge-url``."""
+    if not url:
+        if model or cache:
+            raise UserError("--judge-model/--judge-cache need --judge-url (the judge's OpenAI-compatible base URL)")
+        return None
+    if not model:
+        raise UserError(f"--judge-url {url}: --judge-model is required (the model name the server serves)")
+    from npo_bench_benchmarks.common.judge import JudgeConfig
+
+    return JudgeConfig(url=url, model=model, key_env=key_env or "OPENAI_API_KEY", cache_path=cache)
+
+
+def attach_judge(config: JudgeConfig | None, benchmarks: list[Any]) -> Judge | None:
+    """Give every benchmark with a ``judge_protocol`` the judge; check the endpoint once if any will use it."""
+    if config is None:
+        return None
+    from npo_bench_benchmarks.common.judge import Judge
+
+    judge = Judge(config)
+    sessions = [benchmark.use_judge(judge) for benchmark in benchmarks if hasattr(benchmark, "use_judge")]
+    if any(sessions):
+        judge.check()  # before generation: a wrong URL or model name fails now, not after hours of sampling
+    return judge
+
+
+def judge_record(judge: Judge | None, benchmark: Any) -> dict[str, Any] | None:
+    """The results JSON's ``"judge"`` block: the session's counts, or ``protocol: null`` where no judge applies."""
+    if judge is None:
+        return None
+    session = getattr(benchmark, "judge_session", None)
+    return session.summary() if session is not None else judge.unused()
+
+
 def default_split(benchmark: Any) -> str:
     """The benchmark's ``default_split``, else ``test`` when it has one, else its last split."""
     return getattr(benchmark, "default_split", "") or ("test" if "test" in benchmark.splits else benchmark.splits[-1])
@@ -125,13 +165,19 @@ def evaluate_model(
     data: dict[str, str] | None = None,
     splits: dict[str, str] | None = None,
     skip_bad: bool = False,
+    judge: JudgeConfig | None = None,
 ) -> dict[str, EvalResult]:
-    """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split."""
+    """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split.
+
+    ``judge`` (``--judge-url``): benchmarks whose official scorer uses an LLM follow that protocol with it; every
+    result then records a ``"judge"`` block (``protocol: null`` where the benchmark has none).
+    """
     data, splits = data or {}, splits or {}
     model_dir, config, results_dir = resolve_model(model, config)
     if out:
         results_dir = Path(out)
     loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit) for name in benchmarks]  # fail fast
+    llm_judge = attach_judge(judge, [benchmark for _, benchmark, _, _ in loaded])
     m = config.model
     policy = load_policy(model_dir, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
     eval_config = config.eval
@@ -147,6 +193,7 @@ def evaluate_model(
                 progress.update(done[0], {})
 
             result = evaluate(policy, benchmark, prompts, eval_config, template, advance)
+        result = replace(result, judge=judge_record(llm_judge, benchmark))
         atomic_write_json(results_dir / f"{name}.json", {"model": str(model_dir), **result.to_json()})
         results[name] = result
     return results

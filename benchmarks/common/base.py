@@ -4,6 +4,10 @@ A subclass declares its Hugging Face id, its splits (with the local file stem an
 implements ``prompts_from_row`` (one row → zero or more prompts, failing with :class:`BadRow`) and ``aggregate``.
 Each prompt carries the verifier and options that score it (``meta["verifier"]``, ``meta["verify_options"]``), so
 ``score`` is the same everywhere and the per-benchmark rules live in small pure functions chosen at load time.
+
+A subclass whose official scorer uses an LLM names its protocol in ``judge_protocol`` (see
+:mod:`npo_bench_benchmarks.common.judge`); ``use_judge`` turns it on for one evaluation (``npo-bench eval
+--judge-url``), and ``score`` then follows that protocol around the same rule scoring. Off by default.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from npo_bench.verify import Verdict
+    from npo_bench_benchmarks.common.judge import Judge, JudgeSession
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,13 @@ class FileBenchmark:
     default_split = ""
     prompt_template = "{question}"  # the question text already ends with the benchmark's instruction
     record_fields: tuple[str, ...] = ()  # meta keys copied into per-item eval records
+    judge_protocol: str | None = None  # the official scorer's LLM step: "extract", "extract_and_judge", …
 
     def __init__(self, data: str | Path | None = None, skip_bad: bool = False):
         self.data = str(data) if data else self.hf_id
         self.skip_bad = skip_bad
         self.skipped: list[str] = []  # one message per row skipped by the last load (skip_bad)
+        self.judge_session: JudgeSession | None = None  # set by use_judge; None: rule scoring only
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -86,7 +93,23 @@ class FileBenchmark:
     def image(self, row: Row, field: str) -> Image:
         return combine(decode_images(row.fields.get(field), row.base_dir, row.where, field))
 
+    def use_judge(self, judge: Judge) -> JudgeSession | None:
+        """Score with ``judge`` under this benchmark's ``judge_protocol``; None (rules only) when it has none."""
+        self.judge_session = judge.session(self.name, self.judge_protocol) if self.judge_protocol else None
+        return self.judge_session
+
+    @property
+    def scoring_mode(self) -> str:
+        """``"judge"`` while an LLM judge takes part in scoring, else ``"rule"`` (reported as ``mode/…``)."""
+        return "judge" if self.judge_session is not None else "rule"
+
     def score(self, prompt: Prompt, response: str) -> Verdict:
+        """The rule score of :meth:`rule_score`, or the judge protocol around it when a judge is in use."""
+        if self.judge_session is None:
+            return self.rule_score(prompt, response)
+        return self.judge_session.score(prompt, response, lambda text: self.rule_score(prompt, text))
+
+    def rule_score(self, prompt: Prompt, response: str) -> Verdict:
         """Extract and verify with the verifier and options chosen for this item when it was loaded."""
         from npo_bench.verify import verify
 

@@ -4,7 +4,9 @@ Fields (HF ``AI4Math/MathVerse``, config ``testmini``): ``sample_index``, ``prob
 ``question``, ``image``, ``answer``, ``question_type`` (``multi-choice`` / ``free-form``), ``metadata``
 {``subject``, ``subfield``, …}, ``query_cot``, ``question_for_eval``. Option ``versions``: a version name, a list,
 or ``"all"`` (default ``"Vision Only"``, 788 items). Scoring: :mod:`npo_bench_benchmarks.mathverse.rules` (rule
-mode; the official scorer is a GPT judge). Sub-scores: per version, per subject and subfield.
+mode), or with ``--judge-url`` the official LLM extraction + 0/1 judgement (``judge_protocol``; ``question_for_eval``
+is kept in the item's meta for it). Sub-scores: per version, per subject and subfield; ``mode/rule`` or
+``mode/judge``.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ if TYPE_CHECKING:
 
 
 class MathVerseBenchmark(FileBenchmark):
-    """MathVerse testmini: diagram math in five text/vision versions; rule-mode scoring (official: GPT judge)."""
+    """MathVerse testmini: diagram math in five text/vision versions; rule mode, or LLM-judge mode on request."""
 
     name = "mathverse"
     hf_id = "AI4Math/MathVerse"
     sources = {"testmini": SplitSource("testmini", "testmini", "testmini")}
     default_split = "testmini"
     record_fields = ("problem_version", "question_type", "subject")
+    judge_protocol = "extract_and_judge"  # official: GPT extraction, then a GPT 0/1 judgement (§2.8)
 
     def __init__(self, data=None, skip_bad: bool = False, versions: str | Sequence[str] = DEFAULT_VERSIONS):
         super().__init__(data, skip_bad)
@@ -68,15 +71,17 @@ class MathVerseBenchmark(FileBenchmark):
             "question_type": question_type,
             "subject": metadata.get("subject"),
             "subfield": metadata.get("subfield"),
+            "question_for_eval": schema.optional(f, "question_for_eval"),  # the judge's context (official)
         }
         question = f"{schema.text(f, 'question', where)}\n{instruction}"
         answer = schema.text(f, "answer", where)
         return [Prompt(f"mathverse/{sample}", question, answer, self.image(row, "image"), meta)]
 
     def aggregate(self, prompts: Sequence[Prompt], verdicts: Sequence[Verdict]) -> dict[str, float]:
-        """Accuracy overall and per version, subject and subfield; ``mode/rule`` = 1 marks rule (not judge) scoring."""
+        """Accuracy overall and per version, subject and subfield; ``mode/rule`` or ``mode/judge`` = 1 says which
+        scoring produced the numbers (benchmarks.md §4.3: report the mode of every number)."""
         scores = accuracy_by(prompts, verdicts, ("problem_version", "subject", "subfield", "question_type"))
-        scores["mode/rule"] = 1.0
+        scores[f"mode/{self.scoring_mode}"] = 1.0
         return scores
 
 

@@ -36,6 +36,7 @@ class MathVistaBenchmark(FileBenchmark):
     sources = {"testmini": SplitSource("testmini", "testmini"), "test": SplitSource("test", "test")}
     default_split = "testmini"
     record_fields = ("question_type", "answer_type", "task")
+    judge_protocol = "extract"  # official: GPT answer extraction, then exact compare (benchmarks.md §2.2)
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where

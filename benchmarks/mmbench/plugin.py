@@ -3,7 +3,8 @@
 Fields (VLMEvalKit ``MMBench_DEV_EN.tsv`` / HF ``lmms-lab/MMBench``): ``index``, ``question``, ``hint``, ``A``…``D``
 (missing options empty), ``answer`` (letter), ``category`` (20 leaf abilities), ``l2-category`` (6 L2 abilities),
 ``image`` (base64 in the TSV). Every pass is scored by letter match (the ``choice`` verifier; an option's exact text
-also counts, as ``can_infer`` allows; the GPT fallback is not used). Circular rules: :mod:`.circular`.
+also counts, as ``can_infer`` allows; the GPT fallback for answers without a letter runs only with
+``--judge-url``). Circular rules: :mod:`.circular`.
 
 Reported as the official evaluator does: ``accuracy`` (circular, over questions), per ``l2-category`` and
 ``category`` (circular), plus ``single_pass_accuracy`` (first pass only, the non-circular "vanilla" score).
@@ -38,6 +39,7 @@ class MMBenchBenchmark(FileBenchmark):
     sources = {"dev": SplitSource("dev_en", "dev", "en"), "dev_cn": SplitSource("dev_cn", "dev", "cn")}
     default_split = "dev"
     record_fields = ("question_index", "shift", "category", "l2_category")
+    judge_protocol = "choice_fallback"  # VLMEvalKit: can_infer, then GPT when no letter is found
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where

@@ -34,6 +34,7 @@ class MMStarBenchmark(FileBenchmark):
     sources = {"val": SplitSource("val", "val")}
     default_split = "val"
     record_fields = ("category", "l2_category")
+    judge_protocol = "choice_fallback"  # VLMEvalKit: can_infer, then GPT when no letter is found (§2.7)
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where

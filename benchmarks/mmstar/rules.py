@@ -1,7 +1,8 @@
 """MMStar's scoring rule and option parsing, as pure functions (benchmarks.md §2.7).
 
 Official scoring is rule-based letter matching (VLMEvalKit ``can_infer``: the response's option letter, or an
-option's exact text); its GPT fallback for unparsable answers is not used. Options are embedded in ``question``
+option's exact text); its GPT fallback for unparsable answers runs only with ``npo-bench eval --judge-url``
+(``judge_protocol = "choice_fallback"``). Options are embedded in ``question``
 (``"…\\nOptions: A: first, B: second, C: third, D: fourth"``); they are parsed so that an answer given as the
 option's text also counts, as ``can_infer`` allows.
 """

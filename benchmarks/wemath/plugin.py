@@ -3,9 +3,10 @@
 Fields (HF ``We-Math/We-Math``): ``ID``, ``split``, ``knowledge concept``, ``question``, ``option`` (one string
 ``"A. …; B. …"``), ``answer`` (letter), ``image_path`` (image), ``key`` (``1step``, ``2steps_1``, ``2steps_2``,
 ``2steps_multi``, ``3steps_1..3``, ``3steps_multi``). Each question is scored by letter match (``choice``; the
-official regex letter extractor). Scores: :mod:`npo_bench_benchmarks.wemath.metrics` (``score_strict``,
-``score_loose``, IK/IG/CM/RM), ``accuracy`` over all questions, and ``step/1``, ``step/2``, ``step/3``: accuracy over
-the questions of one-, two- and three-step problems. Loading fewer rows (``--limit``) leaves problems incomplete.
+official regex letter extractor; with ``--judge-url`` an LLM maps answers without a letter to an option).
+Scores: :mod:`npo_bench_benchmarks.wemath.metrics` (``score_strict``, ``score_loose``, IK/IG/CM/RM), ``accuracy``
+over all questions, and ``step/1``, ``step/2``, ``step/3``: accuracy over the questions of one-, two- and
+three-step problems. Loading fewer rows (``--limit``) leaves problems incomplete.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class WeMathBenchmark(FileBenchmark):
     sources = {"testmini": SplitSource("testmini", "testmini")}
     default_split = "testmini"
     record_fields = ("wemath_id", "key")
+    judge_protocol = "choice_fallback"  # VLMEvalKit: the letter rule, then GPT when no letter is found
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where
