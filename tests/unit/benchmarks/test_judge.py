@@ -1,4 +1,4 @@
-"""The optional LLM judge (benchmarks/common/judge.py) against a real OpenAI-compatible HTTP server on 127.0.0.1.
+"""The optional LLM judge (benchmarks/common/judge/) against a real OpenAI-compatible HTTP server on 127.0.0.1.
 
 The server records every request and answers from its content: extraction requests get the response's
 ``<answer>``/``\\boxed{}`` content (or a scripted reply), judgement requests ``0`` unless scripted, MC requests ``Z``
