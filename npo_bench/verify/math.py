@@ -8,7 +8,14 @@ Pipeline for one answer:
 3. in-process fast paths that reproduce math-verify's outcome: the same LaTeX after whitespace/``\\left``/``\\dfrac``
    normalisation → matched; two plain numbers (:mod:`npo_bench.verify.arith`) that are equal → matched; two different
    rationals (no decimal point) → mismatch, and with a decimal on either side, a gap wider than math-verify's
-   ``float_rounding`` can absorb → mismatch; with a tolerance, numbers within it → matched;
+   ``float_rounding`` can absorb → mismatch; with a tolerance, numbers within it → matched. Two more, only for
+   LaTeX in a small grammar that latex2sympy reads exactly as :mod:`~npo_bench.verify.arith` does
+   (:func:`plain_latex`: numbers, ``+ - * / \\cdot \\times``, ``\\frac``, ``\\sqrt``, ``\\pi``, one ``^`` per factor; no
+   ``1e5``, ``1,234``, ``2^3^2``, ``2\\frac12`` or ``(2)(3)``, which the two read differently): an irrational value
+   (``3\\sqrt{2}``, ``\\frac{\\pi}{3}``) and a number that differ by more than rounding, float error and any tolerance
+   can absorb → mismatch (math-verify's sympy ``simplify`` takes ~10 ms to say so); one letter against a number →
+   mismatch, two letters → matched iff equal ignoring case (not ``e``/``E``/``i``/``I``, which sympy reads as
+   constants). tests/unit/verify/test_math_fast_path.py checks each decision against the worker;
 4. otherwise a worker process parses both sides *wrapped in* ``$…$`` (so ``3\\sqrt{2}``, intervals, equations — the
    right-hand side is compared —, sets and letters parse) and runs ``math_verify.verify``; then, when ``rel_tol`` or
    ``abs_tol`` is given, the numeric fallback compares sympy's numeric values (``4.24`` vs ``3\\sqrt{2}``). A worker
@@ -20,6 +27,8 @@ tolerance a decimal approximation of an irrational is wrong; ``float_rounding`` 
 
 from __future__ import annotations
 
+import math
+import re
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -61,7 +70,12 @@ def _squash(latex: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _plain_number(latex: str) -> Number | None:
-    return parse_number(latex) if len(latex) <= 64 else None
+    if len(latex) > 64:
+        return None
+    try:
+        return parse_number(latex)
+    except (OverflowError, ZeroDivisionError):  # e.g. 2^{1100}/3-\pi: a Fraction beyond float range; sympy decides
+        return None
 
 
 def _fast_path(answer: str, gold: str, rel_tol: float | None, abs_tol: float | None, rounding: int) -> bool | None:
@@ -70,14 +84,16 @@ def _fast_path(answer: str, gold: str, rel_tol: float | None, abs_tol: float | N
         return True
     g, p = _plain_number(gold), _plain_number(answer)
     if g is None or p is None:
-        return None
+        return _letters(answer, gold, g, p)
     if g.percent == p.percent and g.value == p.value:
         return True
     tolerant = rel_tol is not None or abs_tol is not None
     if tolerant and numbers_match(p, g, rel_tol=rel_tol or 0.0, abs_tol=abs_tol or 0.0, percent="either"):
         return True
-    if g.percent or p.percent or not isinstance(g.value, Fraction) or not isinstance(p.value, Fraction):
+    if g.percent or p.percent:
         return None
+    if not isinstance(g.value, Fraction) or not isinstance(p.value, Fraction):
+        return False if _irrational_apart(answer, gold, g.value, p.value, rel_tol, abs_tol, rounding) else None
     if not _has_decimal(gold) and not _has_decimal(answer):
         return False  # two rationals: math-verify compares them exactly
     # a decimal on either side: math-verify compares both rounded to `rounding` places, so a wider gap never matches
@@ -86,6 +102,181 @@ def _fast_path(answer: str, gold: str, rel_tol: float | None, abs_tol: float | N
 
 def _has_decimal(latex: str) -> bool:
     return "." in latex or "e" in latex or "E" in latex
+
+
+# ---- fast decisions on the plain grammar -------------------------------------------------------------------------
+# A value arith computes in floating point (roots, π) carries a relative error far below this (a multiplicative
+# expression of at most 64 characters: a few dozen roundings of 2**-53); sympy's Floats keep 15 digits.
+_FLOAT_SLACK = 1e-9
+_MAX_MAGNITUDE = 1e9
+_CONSTANT_LETTERS = frozenset("eEiI")  # sympy reads e as Euler's number, I as the imaginary unit
+_PLAIN_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?|\.\d+)|(\\(?:frac|sqrt|pi|cdot|times)(?![A-Za-z]))|([-+*/^(){}\[\]]))")
+_UNSPACE = tuple((old, new) for old, new in _SQUASH if old != "\\ ")
+_NUMBER_FORM = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+
+
+class _NotPlain(Exception):
+    pass
+
+
+@lru_cache(maxsize=8192)
+def plain_latex(latex: str) -> bool:
+    """Whether ``latex`` is in the grammar that latex2sympy and :mod:`~npo_bench.verify.arith` read alike.
+
+    ``expr := [+|-] term {(+|-) term}``; ``term := factor {(*|/|\\cdot|\\times) factor | root-or-π factor}`` (an
+    implicit product only before ``\\sqrt``/``\\pi``: ``3\\sqrt{2}``, not the mixed number ``2\\frac12`` nor
+    ``(2)(3)``); ``factor := atom [^ (digit | {expr})]`` (no ``2^3^2``, no ``2^12``); ``atom := number | (expr) |
+    {expr} | \\frac arg arg | \\sqrt[[expr]] arg | \\pi`` with ``arg := {expr} | digit``; numbers are digits with
+    at most one decimal point (no ``1e5``, ``1,234``, ``5.``, ``%``).
+    """
+    if len(latex) > 64:
+        return False
+    for old, new in _UNSPACE:
+        if old in latex:
+            latex = latex.replace(old, new)
+    tokens, pos, end = [], 0, len(latex.rstrip())
+    while pos < end:
+        match = _PLAIN_TOKEN.match(latex, pos)
+        if not match:
+            return False
+        tokens.append(match.group(match.lastindex))
+        pos = match.end()
+    if not tokens:
+        return False
+    parser = _PlainGrammar(tokens)
+    try:
+        parser.expr()
+    except _NotPlain:
+        return False
+    return parser.pos == len(tokens)
+
+
+class _PlainGrammar:
+    """A recogniser (no values) for :func:`plain_latex`; raises :class:`_NotPlain`."""
+
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise _NotPlain
+        self.pos += 1
+        return token
+
+    def expr(self) -> None:
+        if self.peek() in ("+", "-"):
+            self.take()
+        self.term()
+        while self.peek() in ("+", "-"):
+            self.take()
+            self.term()
+
+    def term(self) -> None:
+        self.factor()
+        while True:
+            token = self.peek()
+            if token in ("*", "/", "\\cdot", "\\times"):
+                self.take()
+                self.factor()
+            elif token in ("\\sqrt", "\\pi"):
+                self.factor()
+            else:
+                return
+
+    def factor(self) -> None:
+        self.atom()
+        if self.peek() == "^":
+            self.take()
+            if self.peek() == "{":
+                self.group("{", "}")
+            elif not self._single_digit(self.take()):
+                raise _NotPlain
+
+    def atom(self) -> None:
+        token = self.take()
+        if token == "(":
+            self.expr()
+            self.take(")")
+        elif token == "{":
+            self.expr()
+            self.take("}")
+        elif token == "\\frac":
+            following = self.peek()
+            if following is not None and len(following) == 2 and following.isdigit():
+                self.take()  # \frac12
+            else:
+                self.argument()
+                self.argument()
+        elif token == "\\sqrt":
+            if self.peek() == "[":
+                self.group("[", "]")
+            self.argument()
+        elif token != "\\pi" and not _NUMBER_FORM.fullmatch(token):
+            raise _NotPlain
+
+    def argument(self) -> None:
+        if self.peek() == "{":
+            self.group("{", "}")
+        elif not self._single_digit(self.take()):
+            raise _NotPlain
+
+    def group(self, left: str, right: str) -> None:
+        self.take(left)
+        self.expr()
+        self.take(right)
+
+    @staticmethod
+    def _single_digit(token: str) -> bool:
+        return len(token) == 1 and token.isdigit()
+
+
+def _multiplicative(latex: str) -> bool:
+    """No binary ``+``/``-`` (a leading sign is fine): floating-point error stays relative, no cancellation."""
+    body = latex.strip()
+    body = body[1:] if body[:1] in ("+", "-") else body
+    return "+" not in body and "-" not in body
+
+
+def _irrational_apart(
+    answer: str, gold: str, g: Fraction | float, p: Fraction | float, rel_tol, abs_tol, rounding: int
+) -> bool:
+    """Whether two plain values, at least one irrational (a float), certainly differ for math-verify: sympy's
+    ``round(float_rounding)`` comparison and ``simplify(gold - answer)`` both see a gap wider than rounding and float
+    error, and (with a tolerance) so does the numeric fallback."""
+    if not (plain_latex(answer) and plain_latex(gold)):
+        return False
+    for value, latex in ((g, gold), (p, answer)):
+        if isinstance(value, float) and not _multiplicative(latex):
+            return False
+    try:
+        gv, pv = float(g), float(p)
+    except OverflowError:  # a rational beyond float range (10^{400})
+        return False
+    scale = max(1.0, abs(gv), abs(pv))
+    if not (math.isfinite(gv) and math.isfinite(pv)) or scale > _MAX_MAGNITUDE:
+        return False
+    margin = max(2.0 / 10**rounding, (abs_tol or 0.0) * (1 + _FLOAT_SLACK), (rel_tol or 0.0) * abs(gv) * 1.001)
+    return abs(gv - pv) > margin + _FLOAT_SLACK * scale
+
+
+def _letters(answer: str, gold: str, g: Number | None, p: Number | None) -> bool | None:
+    """One ASCII letter against a plain number (mismatch) or another letter (matched iff equal ignoring case):
+    math-verify's symbol comparison, with ``e``/``E``/``i``/``I`` (constants for sympy) left to it."""
+    a, b = answer.strip(), gold.strip()
+    a_letter = len(a) == 1 and a.isascii() and a.isalpha() and a not in _CONSTANT_LETTERS
+    b_letter = len(b) == 1 and b.isascii() and b.isalpha() and b not in _CONSTANT_LETTERS
+    if a_letter and b_letter:
+        return a.lower() == b.lower()
+    if (a_letter and g is not None and not g.percent and plain_latex(b)) or (
+        b_letter and p is not None and not p.percent and plain_latex(a)
+    ):
+        return False
+    return None
 
 
 class MathVerifier(Verifier):
@@ -100,14 +291,9 @@ class MathVerifier(Verifier):
             raise gold_error(self.name, gold, options, "it is empty" if not isinstance(gold, bool) else "a boolean")
         if isinstance(gold, float):
             gold = repr(gold)
-        latex = as_latex(str(gold))
-        if not latex:
-            raise gold_error(self.name, gold, options, "it is empty once $…$ and \\boxed{} are removed")
-        if len(latex) > 4 * MAX_ANSWER_CHARS:
-            raise gold_error(self.name, gold, options, "it is too large")
-        why = refusal(latex)
+        latex, why = _gold_latex(str(gold))
         if why:
-            raise gold_error(self.name, gold, options, f"it is refused as unsafe ({why})")
+            raise gold_error(self.name, gold, options, why)
         return latex
 
     def judge(self, found: Extraction, expected: str, options: dict[str, Any]) -> Verdict:
@@ -140,6 +326,19 @@ class MathVerifier(Verifier):
             return Verdict.failed(TOO_LARGE, answer, found.rule)
         what = f"worker raised {str(value).split(':')[0]}" if status == "error" else f"worker {status}"
         return Verdict.failed(f"{ERROR}: {what}", answer, found.rule)
+
+
+@lru_cache(maxsize=4096)
+def _gold_latex(gold: str) -> tuple[str, str | None]:
+    """The gold's LaTeX and why it cannot be used (``None`` when it can), memoised: a benchmark scores each gold once
+    per sample and the checks (unwrapping, the safety scan) are the same every time."""
+    latex = as_latex(gold)
+    if not latex:
+        return latex, "it is empty once $…$ and \\boxed{} are removed"
+    if len(latex) > 4 * MAX_ANSWER_CHARS:
+        return latex, "it is too large"
+    why = refusal(latex)
+    return latex, f"it is refused as unsafe ({why})" if why else None
 
 
 def _tolerances(options: dict[str, Any]) -> tuple[float | None, float | None, int]:

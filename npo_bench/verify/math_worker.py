@@ -6,7 +6,12 @@ lose ``3\\sqrt{2}`` → ``3``, ``y=2x+1`` → ``2``, and letters). math-verify's
 
 Speed: latex2sympy's ANTLR parser runs in full-LL prediction mode, ~10 ms per set/interval/equation. Here it uses
 ANTLR's documented two-stage strategy instead: SLL prediction first (~8x faster) and, only when SLL reports a syntax
-error, the original full-LL parse. ``NPO_BENCH_VERIFY_SLL=0`` turns this off; tests check both modes agree.
+error, the original full-LL parse. ``NPO_BENCH_VERIFY_SLL=0`` turns this off; tests check both modes agree. And
+sympy's ``parse_expr`` — reached for every number math-verify extracts (``sympy.Number("7")`` → ``sympify`` →
+``parse_expr``) and every plain-text expression — rebuilds its namespace (``exec("from sympy import *")`` plus the
+builtins, ~1 ms) on each call that passes no ``global_dict``, about two per new answer; in this process the namespace
+is built once and each such call gets a fresh copy of it (:func:`install_shared_parse_namespace`; tests check the
+parses are identical with and without it).
 """
 
 from __future__ import annotations
@@ -61,6 +66,62 @@ def install_two_stage_parsing() -> bool:
 
 if os.environ.get("NPO_BENCH_VERIFY_SLL", "1") != "0":
     install_two_stage_parsing()
+
+
+def install_shared_parse_namespace() -> bool:
+    """Give sympy's ``parse_expr`` a copy of one prebuilt namespace where a caller passes no ``global_dict``.
+
+    The namespace is exactly what ``parse_expr`` builds itself in that case (``from sympy import *``, the builtin
+    functions, ``max``/``min`` as ``Max``/``Min``); a fresh copy per call keeps calls independent. Patched where
+    math-verify looks it up: ``sympy.parsing.sympy_parser.parse_expr`` (``sympify`` imports it at each call) and
+    ``math_verify.parser.parse_expr``.
+    """
+    try:
+        import builtins
+        import types
+
+        from math_verify import parser as math_verify_parser
+        from sympy import Max, Min
+        from sympy.parsing import sympy_parser
+    except ImportError:
+        return False
+    original = sympy_parser.parse_expr
+    if getattr(original, "_npo_shared_namespace", False):
+        return True
+    if math_verify_parser.parse_expr is not original:  # another layout: keep its own behaviour
+        return False
+    namespace: dict = {}
+    exec("from sympy import *", namespace)  # sympy's own namespace, as parse_expr builds it
+    for name, obj in vars(builtins).items():
+        if isinstance(obj, types.BuiltinFunctionType):
+            namespace[name] = obj
+    namespace["max"] = Max
+    namespace["min"] = Min
+
+    def parse_expr(s, local_dict=None, transformations=sympy_parser.standard_transformations, global_dict=None, **kw):
+        if global_dict is None:
+            global_dict = dict(namespace)
+        return original(s, local_dict, transformations, global_dict, **kw)
+
+    parse_expr._npo_shared_namespace = True
+    parse_expr._npo_original = original
+    sympy_parser.parse_expr = parse_expr
+    math_verify_parser.parse_expr = parse_expr
+    return True
+
+
+def uninstall_shared_parse_namespace() -> None:
+    """Undo :func:`install_shared_parse_namespace` (for the tests that compare both)."""
+    from math_verify import parser as math_verify_parser
+    from sympy.parsing import sympy_parser
+
+    original = getattr(sympy_parser.parse_expr, "_npo_original", None)
+    if original is not None:
+        sympy_parser.parse_expr = original
+        math_verify_parser.parse_expr = original
+
+
+install_shared_parse_namespace()
 
 
 @lru_cache(maxsize=4096)
