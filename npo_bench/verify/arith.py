@@ -96,7 +96,7 @@ def evaluate(text: str) -> Value | None:
     parser = _Parser(tokens)
     try:
         value = parser.expr()
-    except _Reject:
+    except (_Reject, OverflowError):  # OverflowError: an exact value beyond float range (2^1100 / 3 − π)
         return None
     if parser.pos != len(tokens):
         return None
