@@ -168,7 +168,14 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model directory, a checkpoint or a run's final checkpoint on benchmarks."""
-    from npo_bench.evaluate_cli import benchmark_names, data_sources, evaluate_model, judge_config, pairs
+    from npo_bench.evaluate_cli import (
+        benchmark_names,
+        benchmark_settings,
+        data_sources,
+        evaluate_model,
+        judge_config,
+        pairs,
+    )
 
     config = _resolve(args)
     judge = judge_config(args.judge_url, args.judge_model, args.judge_key_env, args.judge_cache)
@@ -183,6 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         splits=pairs("--split", args.split),
         skip_bad=args.skip_bad,
         judge=judge,
+        settings=benchmark_settings(args.option),
     )
     for name, result in results.items():
         print(f"{name}:")
@@ -359,6 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than the default")
     ev.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
+    ev.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="one benchmark option, value as YAML, e.g. mmstar.gain=true (repeatable)",
+    )
     _add_judge_options(ev)
     ev.set_defaults(handler=cmd_eval)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npo_bench.benchmark import make_benchmark
-from npo_bench.config import RunConfig, from_dict
+from npo_bench.config import RunConfig, from_dict, parse_override
 from npo_bench.errors import UserError, did_you_mean
 from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
@@ -82,8 +82,46 @@ def _accepts(cls: Any, option: str) -> bool:
         return False
 
 
-def benchmark_options(name: str, config: RunConfig, data: dict[str, str], skip_bad: bool) -> dict[str, Any]:
-    """The task options for the run's own benchmark, plus ``data``/``skip_bad`` for benchmarks that take them."""
+def option_names(cls: Any) -> list[str] | None:
+    """The keyword options a benchmark class takes; None when it cannot be told (``**kwargs``, no signature)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in parameters if p.kind in kinds]
+
+
+def benchmark_settings(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``--option NAME.KEY=VALUE`` (repeatable) → ``{NAME: {KEY: value}}``, the value parsed as YAML as for
+    ``--set``; the benchmark and the key are checked (an unknown key names the benchmark and lists its options)."""
+    registry = get_host().registry("benchmark")
+    settings: dict[str, dict[str, Any]] = {}
+    for text in values:
+        target, sep, _ = text.partition("=")
+        name, dot, key = target.strip().rpartition(".")
+        if not sep or not dot or not name or not key:
+            raise UserError(f"--option {text!r}: expected NAME.KEY=VALUE, e.g. mmstar.gain=true")
+        known = option_names(registry.get(name).load())
+        if known is not None and key not in known:
+            raise UserError(
+                f"--option {text!r}: benchmark {name!r} has no option {key!r}", hint=did_you_mean(key, known)
+            )
+        settings.setdefault(name, {})[key] = parse_override(text)[1]
+    return settings
+
+
+def benchmark_options(
+    name: str,
+    config: RunConfig,
+    data: dict[str, str],
+    skip_bad: bool,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The task options for the run's own benchmark, plus ``data``/``skip_bad`` for benchmarks that take them, then
+    the benchmark's ``--option`` settings (:func:`benchmark_settings`), which win."""
     options: dict[str, Any] = dict(config.task.options) if name == config.task.benchmark else {}
     cls = get_host().get("benchmark", name).load()
     if name in data:
@@ -92,6 +130,7 @@ def benchmark_options(name: str, config: RunConfig, data: dict[str, str], skip_b
         options["data"] = data[name]
     if skip_bad and _accepts(cls, "skip_bad"):
         options["skip_bad"] = True
+    options.update((settings or {}).get(name, {}))
     return options
 
 
@@ -166,8 +205,10 @@ def evaluate_model(
     splits: dict[str, str] | None = None,
     skip_bad: bool = False,
     judge: JudgeConfig | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, EvalResult]:
-    """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split.
+    """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split,
+    ``settings`` to its options (``--option``, :func:`benchmark_settings`).
 
     ``judge`` (``--judge-url``): benchmarks whose official scorer uses an LLM follow that protocol with it; every
     result then records a ``"judge"`` block (``protocol: null`` where the benchmark has none).
@@ -176,7 +217,13 @@ def evaluate_model(
     model_dir, config, results_dir = resolve_model(model, config)
     if out:
         results_dir = Path(out)
-    loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit) for name in benchmarks]  # fail fast
+    settings = settings or {}
+    for name in settings:
+        if name not in benchmarks:
+            raise UserError(
+                f"--option {name}.…: {name!r} is not among the benchmarks evaluated", hint=", ".join(benchmarks)
+            )
+    loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit, settings) for name in benchmarks]
     llm_judge = attach_judge(judge, [benchmark for _, benchmark, _, _ in loaded])
     m = config.model
     policy = load_policy(model_dir, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
@@ -200,11 +247,17 @@ def evaluate_model(
 
 
 def _load_benchmark(
-    name: str, config: RunConfig, data: dict[str, str], splits: dict[str, str], skip_bad: bool, limit: int | None
+    name: str,
+    config: RunConfig,
+    data: dict[str, str],
+    splits: dict[str, str],
+    skip_bad: bool,
+    limit: int | None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[str, Any, list[Prompt], str]:
-    """(name, benchmark, prompts, prompt template) of one benchmark, before any model is loaded."""
+    """(name, benchmark, prompts, prompt template) of one benchmark, before any model is loaded (fail fast)."""
     own = name == config.task.benchmark
-    benchmark = make_benchmark(name, benchmark_options(name, config, data, skip_bad))
+    benchmark = make_benchmark(name, benchmark_options(name, config, data, skip_bad, settings))
     split = splits.get(name) or (config.task.test_split if own else default_split(benchmark))
     if split not in benchmark.splits:
         raise UserError(f"benchmark {name!r} has no split {split!r}", hint=did_you_mean(split, benchmark.splits))

@@ -251,6 +251,22 @@ def mmstar_cases() -> list[Case]:
     ]
 
 
+def mmstar_text_only_responses() -> list[tuple[str, bool]]:
+    """(response, expected_correct) of each ``mmstar_cases()`` item's text-only twin (MG/ML, image withheld)."""
+    return [
+        ("<answer>A</answer>", True),  # coarse perception: 1 of 3 right without the image
+        ("<answer>C</answer>", False),
+        ("", False),
+        ("<answer>C</answer>", True),  # fine-grained perception: 2 of 3
+        ("<answer>A</answer>", False),
+        ("<answer>A</answer>", True),
+        ("<answer>D</answer>", True),  # math: 1 of 2
+        ("<answer>B</answer>", False),
+        ("<answer>A</answer>", False),  # logical reasoning: 1 of 2
+        ("<answer>D</answer>", True),
+    ]
+
+
 # ---- MMBench (benchmarks.md §2.6; circular evaluation) ----------------------------------------------------------
 def _mmbench(index, options, answer, behaviour, category, l2, hint=None):
     row = {
