@@ -90,6 +90,8 @@ def _fast_path(answer: str, gold: str, rel_tol: float | None, abs_tol: float | N
     tolerant = rel_tol is not None or abs_tol is not None
     if tolerant and numbers_match(p, g, rel_tol=rel_tol or 0.0, abs_tol=abs_tol or 0.0, percent="either"):
         return True
+    if tolerant and not (g.percent or p.percent) and _within_tolerance(p.value, g.value, rel_tol, abs_tol):
+        return True  # the worker's numeric fallback, same formula (no "integers must be integral" rule here)
     if g.percent or p.percent:
         return None
     if not isinstance(g.value, Fraction) or not isinstance(p.value, Fraction):
@@ -98,6 +100,15 @@ def _fast_path(answer: str, gold: str, rel_tol: float | None, abs_tol: float | N
         return False  # two rationals: math-verify compares them exactly
     # a decimal on either side: math-verify compares both rounded to `rounding` places, so a wider gap never matches
     return False if abs(g.value - p.value) > Fraction(2, 10**rounding) else None
+
+
+def _within_tolerance(p: Fraction | float, g: Fraction | float, rel_tol: float | None, abs_tol: float | None) -> bool:
+    """``|p − g| ≤ max(abs_tol, rel_tol·|g|)`` in floats, exactly as the worker's numeric fallback decides."""
+    try:
+        gv, pv = float(g), float(p)
+    except OverflowError:
+        return False
+    return math.isfinite(gv) and math.isfinite(pv) and abs(gv - pv) <= max(abs_tol or 0.0, (rel_tol or 0.0) * abs(gv))
 
 
 def _has_decimal(latex: str) -> bool:

@@ -277,10 +277,24 @@ def test_numeric_verifier_survives_a_number_beyond_float_range():
         ("\\boxed{2^3^2}", "512", {}),  # math-verify: (2^3)^2 = 64
         ("\\boxed{(2)(3)}", "6", {}),
         ("\\boxed{2\\frac{1}{2}}", "2.5", {}),  # a mixed number for math-verify, 2·½ for arith
-        ("\\boxed{-7.9999975}", "-8", {"abs_tol": 0.005}),  # "integers must be integral" is numeric's, not math's
-        ("\\boxed{88.985}", "89.00", {"rel_tol": 0.01}),
     ],
 )
 def test_known_fast_path_discrepancies(response, gold, options):
     fast, full = _compare(response, gold, options)
     assert fast is None or fast == (full == "matched"), (fast, full)
+
+
+@pytest.mark.parametrize(
+    "response,gold,options,matched",
+    [
+        ("\\boxed{-7.9999975}", "-8", {"abs_tol": 0.005}, True),  # an integer gold within abs_tol
+        ("\\boxed{88.985}", "89.00", {"rel_tol": 0.01}, True),
+        ("\\boxed{7}", "8", {"abs_tol": 2}, True),  # two integers: exact for math-verify, within tolerance here
+        ("\\boxed{7}", "8", {"abs_tol": 0.5}, False),
+        ("\\boxed{1.2}", "1", {"rel_tol": 0.1}, False),
+        ("\\boxed{1.05}", "1", {"rel_tol": 0.1}, True),
+    ],
+)
+def test_with_a_tolerance_the_fast_path_decides_as_the_workers_numeric_fallback(response, gold, options, matched):
+    fast, full = _compare(response, gold, options)
+    assert fast is not None and fast == matched and (full == "matched") == matched, (fast, full)
