@@ -37,6 +37,22 @@ def make_trajectory(prompt_id: str, correct: bool, source: str = "policy", lengt
     )
 
 
+def finite_difference_gradient(loss_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, h: float = 1e-6):
+    """Central differences (loss(x + h·e_k) − loss(x − h·e_k)) / 2h for every element k of ``x`` (use float64).
+
+    For checking a loss mode's autograd gradient: ``loss_of(x).backward()`` then compare ``x.grad`` with this.
+    """
+    base = x.detach()
+    numeric = torch.zeros_like(base)
+    flat = numeric.view(-1)
+    for k in range(base.numel()):
+        step = torch.zeros_like(base).view(-1)
+        step[k] = h
+        step = step.view_as(base)
+        flat[k] = (loss_of(base + step) - loss_of(base - step)) / (2 * h)
+    return numeric
+
+
 def make_group(prompt_id: str, correct: int, n: int = 8) -> Group:
     """A verified group of ``n`` rollouts of which the first ``correct`` are correct."""
     prompt = Prompt(prompt_id, f"question {prompt_id}", "1")

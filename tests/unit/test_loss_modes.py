@@ -14,6 +14,7 @@ from npo_bench.grpo.losses import (
     shaped_ratio_loss,
     truncated_importance_surrogate,
 )
+from npo_bench.testing import finite_difference_gradient
 
 SETTINGS = LossSettings(eps_low=0.2, eps_high=0.28, is_cap=2.0, shaping_gamma=0.1)
 
@@ -68,14 +69,7 @@ def test_each_mode_gradient_matches_finite_differences(mode):
         return terms.token_loss.sum()
 
     loss_of(x).backward()
-    numeric = torch.zeros_like(x)
-    h = 1e-6
-    for i in range(2):
-        for j in range(4):
-            up, down = x.detach().clone(), x.detach().clone()
-            up[i, j] += h
-            down[i, j] -= h
-            numeric[i, j] = (loss_of(up) - loss_of(down)) / (2 * h)
+    numeric = finite_difference_gradient(loss_of, x)
     assert torch.allclose(x.grad, numeric, atol=1e-5), (mode, x.grad, numeric)
     assert x.grad[0, 3].item() == 0.0
 

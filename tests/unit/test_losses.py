@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from npo_bench.grpo.losses import clipped_surrogate, k3_kl, seq_mean_token_mean, token_mean
+from npo_bench.testing import finite_difference_gradient
 
 
 def test_surrogate_values_by_hand():
@@ -64,13 +65,6 @@ def test_loss_gradient_matches_finite_differences(aggregate):
         return aggregate(clipped_surrogate(x, old, adv, mask, 0.2, 0.28).token_loss, mask)
 
     loss_of(logits).backward()
-    numeric = torch.zeros_like(logits)
-    h = 1e-6
-    for i in range(3):
-        for j in range(5):
-            plus, minus = logits.detach().clone(), logits.detach().clone()
-            plus[i, j] += h
-            minus[i, j] -= h
-            numeric[i, j] = (loss_of(plus) - loss_of(minus)) / (2 * h)
+    numeric = finite_difference_gradient(loss_of, logits)
     assert torch.allclose(logits.grad, numeric, atol=1e-6)
     assert logits.grad[1, 3:].abs().max().item() == 0.0  # masked tokens get no gradient
