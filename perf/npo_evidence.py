@@ -208,6 +208,8 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _plot(runs: dict[str, dict], seeds: list[int], target: Path) -> None:
+    """Left: held-out accuracy, per-seed lines (thin) and the mean over seeds (thick). Right: rollout entropy, mean
+    over seeds of a trailing 20-step moving average (raw per-step entropy is too noisy to read)."""
     try:
         import matplotlib
 
@@ -218,20 +220,35 @@ def _plot(runs: dict[str, dict], seeds: list[int], target: Path) -> None:
         return
     fig, (ax_acc, ax_ent) = plt.subplots(1, 2, figsize=(11, 4))
     colours = {"grpo": "tab:blue", "npo_early": "tab:orange", "autonpo": "tab:green"}
+    by_method: dict[str, list[dict]] = {}
     for name, run in runs.items():
-        method = name.rsplit("-seed", 1)[0]
-        curve = eval_curve(run)
-        ax_acc.plot(list(curve), list(curve.values()), marker="o", color=colours.get(method), alpha=0.7, label=name)
-        train = final_by_step(run["metrics"], "train")
-        ax_ent.plot(
-            list(train), [r["policy/entropy"] for r in train.values()], color=colours.get(method), alpha=0.5, label=name
-        )
-    ax_acc.set(xlabel="step", ylabel="held-out accuracy", title="accuracy")
-    ax_ent.set(xlabel="step", ylabel="policy entropy (nats/token)", title="entropy of training rollouts")
-    ax_acc.legend(fontsize=7)
+        by_method.setdefault(name.rsplit("-seed", 1)[0], []).append(run)
+    for method, members in by_method.items():
+        colour = colours.get(method)
+        curves = [eval_curve(run) for run in members]
+        for curve in curves:
+            ax_acc.plot(list(curve), list(curve.values()), color=colour, alpha=0.3, linewidth=0.8)
+        steps = sorted(set.intersection(*(set(c) for c in curves)))
+        means = [statistics.fmean(c[s] for c in curves) for s in steps]
+        ax_acc.plot(steps, means, marker="o", color=colour, linewidth=2, label=f"{method} (mean of {len(curves)})")
+        smoothed = [_moving_average(final_by_step(run["metrics"], "train"), "policy/entropy", 20) for run in members]
+        common = sorted(set.intersection(*(set(c) for c in smoothed)))
+        ax_ent.plot(common, [statistics.fmean(c[s] for c in smoothed) for s in common], color=colour, label=method)
+    ax_acc.set(xlabel="step", ylabel="held-out accuracy", title="held-out accuracy (thin: seeds)")
+    ax_ent.set(xlabel="step", ylabel="policy entropy (nats/token)", title="rollout entropy (20-step mean, seed mean)")
+    for ax in (ax_acc, ax_ent):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(target, dpi=120)
     print(f"plot: {target}", file=sys.stderr)
+
+
+def _moving_average(records: dict[int, dict], key: str, window: int) -> dict[int, float]:
+    """Trailing mean of ``key`` over the last ``window`` steps, from the first full window on."""
+    steps = sorted(records)
+    values = [float(records[s][key]) for s in steps]
+    return {steps[i]: statistics.fmean(values[i - window + 1 : i + 1]) for i in range(window - 1, len(steps))}
 
 
 if __name__ == "__main__":
