@@ -64,6 +64,25 @@ OpenAI-compatible server works, e.g. a local vLLM:
 """
 
 
+def _add_benchmark_data_options(parser: argparse.ArgumentParser) -> None:
+    """Where each benchmark's data lives and how it loads: shared by `eval` and `lmeval export` (same items)."""
+    parser.add_argument("--data-dir", metavar="DIR", help="local data: DIR/<benchmark>/ for each file-backed benchmark")
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="one benchmark's data: folder, file or hub id"
+    )
+    parser.add_argument(
+        "--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than the default"
+    )
+    parser.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="one benchmark option, value as YAML, e.g. mmstar.gain=true (repeatable)",
+    )
+
+
 def _add_judge_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("LLM judge (optional; see below)")
     group.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
@@ -212,12 +231,13 @@ def cmd_benchmarks(args: argparse.Namespace) -> int:
 
 def cmd_lmeval_export(args: argparse.Namespace) -> int:
     """Write one lm-eval task directory per benchmark (run them with `lm_eval --include_path OUT`)."""
-    from npo_bench.evaluate_cli import benchmark_names, data_sources, pairs
+    from npo_bench.evaluate_cli import benchmark_names, benchmark_settings, data_sources, pairs
     from npo_bench.lmeval.export import export_tasks
 
     names = benchmark_names(args.benchmarks)
     data, splits = data_sources(args.data_dir, args.data), pairs("--split", args.split)
-    for folder in export_tasks(_resolve(args), names, args.out, data, splits, args.skip_bad, args.limit):
+    settings = benchmark_settings(args.option)
+    for folder in export_tasks(_resolve(args), names, args.out, data, splits, args.skip_bad, args.limit, settings):
         print(folder)
     return 0
 
@@ -361,19 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="evaluate only the first N items (for quick checks)")
     ev.add_argument("--batch-size", type=int, help="prompts per generation batch (eval.batch_size)")
     ev.add_argument("--out", metavar="DIR", help="where to write <benchmark>.json (default: RUN/eval or ./eval)")
-    ev.add_argument("--data-dir", metavar="DIR", help="local data: DIR/<benchmark>/ for each file-backed benchmark")
-    ev.add_argument(
-        "--data", action="append", default=[], metavar="NAME=PATH", help="one benchmark's data: folder, file or hub id"
-    )
-    ev.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than the default")
-    ev.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
-    ev.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="NAME.KEY=VALUE",
-        help="one benchmark option, value as YAML, e.g. mmstar.gain=true (repeatable)",
-    )
+    _add_benchmark_data_options(ev)
     _add_judge_options(ev)
     ev.set_defaults(handler=cmd_eval)
 
@@ -388,10 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--benchmarks", default="all", help="comma-separated names, or all [%(default)s]")
     export.add_argument("--out", required=True, metavar="DIR", help="where to write DIR/npo_<benchmark>/")
     export.add_argument("--limit", type=int, help="export only the first N items")
-    export.add_argument("--data-dir", metavar="DIR", help="local data: DIR/<benchmark>/ (as for eval)")
-    export.add_argument("--data", action="append", default=[], metavar="NAME=PATH", help="one benchmark's data")
-    export.add_argument("--split", action="append", default=[], metavar="NAME=SPLIT", help="split other than default")
-    export.add_argument("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
+    _add_benchmark_data_options(export)
     export.set_defaults(handler=cmd_lmeval_export)
 
     plugins = sub.add_parser("plugins", help=cmd_plugins.__doc__, description=cmd_plugins.__doc__)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from npo_bench.config import RunConfig
+from npo_bench.errors import UserError
 from npo_bench.evaluate_cli import _load_benchmark, benchmark_options, default_split
 from npo_bench.lmeval import TASK_PREFIX
 from npo_bench.lmeval.hooks import DOCS_FILE, PER_ITEM_METRIC, SPLIT
@@ -34,13 +35,20 @@ def export_tasks(
     splits: dict[str, str] | None = None,
     skip_bad: bool = False,
     limit: int | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write ``out/npo_<name>/`` for each benchmark; returns the task directories. All data is read first."""
-    data, splits = data or {}, splits or {}
-    loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit) for name in names]  # fail fast
+    """Write ``out/npo_<name>/`` for each benchmark; returns the task directories. All data is read first.
+
+    ``settings``: per-benchmark options (``--option``, e.g. ``mmstar.gain=true``), as for ``npo-bench eval``.
+    """
+    data, splits, settings = data or {}, splits or {}, settings or {}
+    unknown = sorted(set(settings) - set(names))
+    if unknown:
+        raise UserError(f"--option for {', '.join(unknown)}: not among the benchmarks exported", hint=", ".join(names))
+    loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit, settings) for name in names]  # fail fast
     folders = []
     for name, benchmark, prompts, template in loaded:
-        options = benchmark_options(name, config, data, skip_bad)
+        options = benchmark_options(name, config, data, skip_bad, settings)
         scoring = {k: v for k, v in options.items() if k not in ("data", "skip_bad")}
         own = name == config.task.benchmark  # the same split choice as npo-bench eval (header and metadata only)
         split = splits.get(name) or (config.task.test_split if own else default_split(benchmark))

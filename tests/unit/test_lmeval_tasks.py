@@ -164,3 +164,25 @@ def test_export_command_writes_one_task_directory_per_benchmark(tmp_path, capsys
     assert "task: npo_mmstar" in yaml_text and "split 'val', 3 items" in yaml_text
     assert main(["lmeval", "export", "--benchmarks", "mmstr", "--out", str(tmp_path)]) == 2
     assert "unknown benchmark 'mmstr' (did you mean 'mmstar'" in capsys.readouterr().err
+
+
+def test_mmstar_multimodal_gain_through_lm_eval(tmp_path):
+    """``--option mmstar.gain=true`` exports the text-only twins too; lm-eval reports S_v, S_wv and MG (the
+    hand-computed fixture values of tests/unit/benchmarks/test_mmstar_gain.py: 6/10, 5/10, 1/10)."""
+    from npo_bench.config import resolve
+
+    fx.write_split(tmp_path / "data" / "mmstar", "val", [row for row, _, _ in fx.mmstar_cases()])
+    data = data_sources(str(tmp_path / "data"), [])
+    export_tasks(resolve("micro"), ["mmstar"], tmp_path / "tasks", data, settings={"mmstar": {"gain": True}})
+    responses = {f"mmstar/{row['index']}": response for row, response, _ in fx.mmstar_cases()}
+    for (row, _, _), (response, _) in zip(fx.mmstar_cases(), fx.mmstar_text_only_responses(), strict=True):
+        responses[f"mmstar/{row['index']}#text-only"] = response
+    results = lm_eval.simple_evaluate(
+        model=ScriptedLM(responses),
+        tasks=["npo_mmstar"],
+        task_manager=TaskManager(include_path=str(tmp_path / "tasks")),
+        bootstrap_iters=0,
+    )
+    reported = {k.split(",")[0]: v for k, v in results["results"]["npo_mmstar"].items() if k.endswith(",none")}
+    assert reported["accuracy"] == pytest.approx(0.6) and reported["S_v"] == pytest.approx(0.6)
+    assert reported["S_wv"] == pytest.approx(0.5) and reported["MG"] == pytest.approx(0.1)

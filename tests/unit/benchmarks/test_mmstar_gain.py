@@ -210,3 +210,19 @@ def test_eval_option_for_a_benchmark_not_evaluated_is_an_error(tmp_path, capsys)
     (model / "config.json").write_text("{}")
     assert main(["eval", "--model", str(model), "--benchmarks", "synthetic", "--option", "mmstar.gain=true"]) == 2
     assert "'mmstar' is not among the benchmarks evaluated" in capsys.readouterr().err
+
+
+def test_lmeval_export_takes_the_same_option(data, tmp_path, capsys):
+    out = tmp_path / "lm_tasks"
+    args = ["lmeval", "export", "--preset", "micro", "--benchmarks", "mmstar", "--data", f"mmstar={data}"]
+    assert main([*args, "--out", str(out), "--option", "mmstar.gain=true"]) == 0, capsys.readouterr().err
+    docs = [json.loads(line) for line in (out / "npo_mmstar" / "docs.jsonl").read_text().splitlines()]
+    assert len(docs) == 20
+    twins = {d["id"]: d for d in docs if d["id"].endswith("#text-only")}
+    assert len(twins) == 10 and all(d["image"] is None for d in twins.values())
+    for doc in docs:
+        if doc["id"] in twins:
+            continue
+        assert doc["image"] is not None and twins[doc["id"] + "#text-only"]["question"] == doc["question"]
+    assert main([*args, "--out", str(out), "--option", "mathvista.skip_bad=true"]) == 2
+    assert "not among the benchmarks exported" in capsys.readouterr().err
