@@ -123,13 +123,15 @@ class _Reject(Exception):
 _ATOM_START = {"(", "{", "\\frac", "\\sqrt", "\\pi"}
 
 
-class _Parser:
-    """Recursive descent over tokens; each level checks the nesting bound."""
+class TokenCursor:
+    """A position in a token list for recursive-descent parsers: ``take`` raises ``reject`` at the end of the tokens
+    or on a token other than the expected one."""
+
+    reject: type[Exception] = _Reject
 
     def __init__(self, tokens: list[str]):
         self.tokens = tokens
         self.pos = 0
-        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -137,9 +139,17 @@ class _Parser:
     def take(self, expected: str | None = None) -> str:
         token = self.peek()
         if token is None or (expected is not None and token != expected):
-            raise _Reject
+            raise self.reject
         self.pos += 1
         return token
+
+
+class _Parser(TokenCursor):
+    """Recursive descent over tokens; each level checks the nesting bound."""
+
+    def __init__(self, tokens: list[str]):
+        super().__init__(tokens)
+        self.depth = 0
 
     def expr(self) -> Value:
         self.depth += 1

@@ -35,7 +35,7 @@ from typing import Any
 
 from npo_bench.errors import UserError
 from npo_bench.verify import pool
-from npo_bench.verify.arith import Number, parse_number
+from npo_bench.verify.arith import Number, TokenCursor, parse_number
 from npo_bench.verify.base import Verifier, gold_error, is_blank
 from npo_bench.verify.extract import Extraction, unwrap
 from npo_bench.verify.numeric import numbers_match
@@ -162,22 +162,10 @@ def plain_latex(latex: str) -> bool:
     return parser.pos == len(tokens)
 
 
-class _PlainGrammar:
+class _PlainGrammar(TokenCursor):
     """A recogniser (no values) for :func:`plain_latex`; raises :class:`_NotPlain`."""
 
-    def __init__(self, tokens: list[str]):
-        self.tokens = tokens
-        self.pos = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> str:
-        token = self.peek()
-        if token is None or (expected is not None and token != expected):
-            raise _NotPlain
-        self.pos += 1
-        return token
+    reject = _NotPlain
 
     def expr(self) -> None:
         if self.peek() in ("+", "-"):
