@@ -267,8 +267,7 @@ def _letters(answer: str, gold: str, g: Number | None, p: Number | None) -> bool
     """One ASCII letter against a plain number (mismatch) or another letter (matched iff equal ignoring case):
     math-verify's symbol comparison, with ``e``/``E``/``i``/``I`` (constants for sympy) left to it."""
     a, b = answer.strip(), gold.strip()
-    a_letter = len(a) == 1 and a.isascii() and a.isalpha() and a not in _CONSTANT_LETTERS
-    b_letter = len(b) == 1 and b.isascii() and b.isalpha() and b not in _CONSTANT_LETTERS
+    a_letter, b_letter = _lone_letter(a), _lone_letter(b)
     if a_letter and b_letter:
         return a.lower() == b.lower()
     if (a_letter and g is not None and not g.percent and plain_latex(b)) or (
@@ -276,6 +275,11 @@ def _letters(answer: str, gold: str, g: Number | None, p: Number | None) -> bool
     ):
         return False
     return None
+
+
+def _lone_letter(text: str) -> bool:
+    """One ASCII letter that sympy reads as a plain symbol (not ``e``/``E``/``i``/``I``)."""
+    return len(text) == 1 and text.isascii() and text.isalpha() and text not in _CONSTANT_LETTERS
 
 
 class MathVerifier(Verifier):
