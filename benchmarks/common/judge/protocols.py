@@ -63,9 +63,14 @@ class Judge:
             raise UserError(f"benchmark {benchmark!r}: unknown judge protocol {protocol!r}; known: {sorted(PROTOCOLS)}")
         return JudgeSession(self, benchmark, protocol)
 
+    def record(self, protocol: str | None, calls: int, cached: int) -> dict[str, Any]:
+        """The ``"judge"`` block of eval/<benchmark>.json."""
+        config = self.config
+        return {"url": config.url, "model": config.model, "protocol": protocol, "calls": calls, "cached": cached}
+
     def unused(self) -> dict[str, Any]:
-        """The results-JSON record for a benchmark whose official scorer needs no LLM: the flag had no effect."""
-        return {"url": self.config.url, "model": self.config.model, "protocol": None, "calls": 0, "cached": 0}
+        """The record for a benchmark whose official scorer needs no LLM: the flag had no effect."""
+        return self.record(None, 0, 0)
 
 
 @dataclass
@@ -95,14 +100,7 @@ class JudgeSession:
 
     def summary(self) -> dict[str, Any]:
         """The ``"judge"`` block of eval/<benchmark>.json."""
-        config = self.judge.config
-        return {
-            "url": config.url,
-            "model": config.model,
-            "protocol": self.protocol,
-            "calls": self.calls,
-            "cached": self.cached,
-        }
+        return self.judge.record(self.protocol, self.calls, self.cached)
 
 
 def as_judged(verdict: Verdict, rule: str | None = None, output: dict[str, str] | None = None) -> JudgedVerdict:
@@ -116,13 +114,18 @@ def _answer(text: str) -> str:
     return f"<answer>{text}</answer>"
 
 
+def _extract(session: JudgeSession, prompt: Prompt, response: str) -> tuple[str, str]:
+    """(the LLM's raw output, the answer parsed from it; empty when it found none) for the extraction stage."""
+    output = session.ask("extract", prompt.id, response, extraction_messages(prompt.question, response))
+    return output, parse_extraction(output)
+
+
 def extract_then_verify(session: JudgeSession, prompt: Prompt, response: str, rule_score: RuleScore) -> JudgedVerdict:
     """MathVista: LLM extraction (skipped on direct acceptance or an empty response), then the item's verifier."""
     options = dict(prompt.meta.get("verify_options", {})).get("options") or ()
     if not response.strip() or quick_answer(response, options) is not None:
         return as_judged(rule_score(response))
-    output = session.ask("extract", prompt.id, response, extraction_messages(prompt.question, response))
-    extracted = parse_extraction(output)
+    output, extracted = _extract(session, prompt, response)
     if not extracted:
         return as_judged(Verdict.failed(NO_ANSWER), "judge", {"extract": output})
     return as_judged(rule_score(_answer(extracted)), "judge", {"extract": output})
@@ -132,8 +135,7 @@ def extract_then_judge(session: JudgeSession, prompt: Prompt, response: str, rul
     """MathVerse: LLM extraction; exact equality with the gold → correct without a judgement; else a 0/1 judgement."""
     if not response.strip():
         return as_judged(rule_score(response))
-    extraction = session.ask("extract", prompt.id, response, extraction_messages(prompt.question, response))
-    extracted = parse_extraction(extraction)
+    extraction, extracted = _extract(session, prompt, response)
     if not extracted:
         return as_judged(Verdict.failed(NO_ANSWER), "judge", {"extract": extraction})
     if exactly_equal(extracted, prompt.answer):
