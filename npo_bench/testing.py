@@ -12,7 +12,8 @@ Helpers: :func:`make_group` builds a verified group with a given number of corre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,17 @@ def finite_difference_gradient(loss_of: Callable[[torch.Tensor], torch.Tensor], 
         step = step.view_as(base)
         flat[k] = (loss_of(base + step) - loss_of(base - step)) / (2 * h)
     return numeric
+
+
+def without_timings(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Metric records with the wall-clock ``time/…`` entries dropped: what two runs of one seed must share."""
+    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in records]
+
+
+def logged_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """A run directory's ``metrics.jsonl``, record by record, without timings (:func:`without_timings`)."""
+    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    return without_timings(json.loads(line) for line in lines)
 
 
 def make_group(prompt_id: str, correct: int, n: int = 8) -> Group:

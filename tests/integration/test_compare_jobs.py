@@ -4,18 +4,13 @@ after another in-process, each in its own planned directory, and the report hold
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from npo_bench.cli import main
+from npo_bench.testing import logged_metrics
 
 pytestmark = pytest.mark.slow
-
-
-def _logged(run: Path) -> list[dict]:
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in records]  # wall times differ
 
 
 def test_two_worker_processes_reproduce_the_sequential_runs(micro_base, tmp_path, capsys):
@@ -30,7 +25,7 @@ def test_two_worker_processes_reproduce_the_sequential_runs(micro_base, tmp_path
     parallel = sorted((tmp_path / "jobs2" / "runs").iterdir())
     assert [p.name for p in parallel] == [p.name for p in sequential] and len(parallel) == 2
     for one, two in zip(sequential, parallel, strict=True):
-        assert _logged(two) == _logged(one), one.name
+        assert logged_metrics(two) == logged_metrics(one), one.name
         first, second = (json.loads((p / "eval" / "synthetic.json").read_text()) for p in (one, two))
         assert second["scores"] == first["scores"]
     rows = [_without_wall(json.loads((tmp_path / f"jobs{j}" / "results.json").read_text())) for j in ("1", "2")]

@@ -4,19 +4,14 @@ the same numbers as the same run trained in-process, and lands in its own planne
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from npo_bench.cli import main
+from npo_bench.testing import logged_metrics
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
-
-
-def _logged(run: Path) -> list[dict]:
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in records]  # wall times differ
 
 
 def test_ray_executor_reproduces_the_local_run(micro_base, tmp_path, capsys):
@@ -27,7 +22,7 @@ def test_ray_executor_reproduces_the_local_run(micro_base, tmp_path, capsys):
     assert not ray.is_initialized()  # the local cluster started for the comparison is shut down
     (local,) = [p for p in (tmp_path / "local").iterdir() if p.name.startswith("grpo-seed0-")]
     remote = tmp_path / "ray" / local.name  # the same config → the same planned name, in its own runs_dir
-    assert _logged(remote) == _logged(local)
+    assert logged_metrics(remote) == logged_metrics(local)
     local_eval, remote_eval = (json.loads((p / "eval" / "synthetic.json").read_text()) for p in (local, remote))
     assert remote_eval["scores"] == local_eval["scores"]
     assert [i["response"] for i in remote_eval["items"]] == [i["response"] for i in local_eval["items"]]

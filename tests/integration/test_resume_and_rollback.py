@@ -7,15 +7,12 @@ import copy
 import pytest
 import torch
 
+from npo_bench.testing import without_timings
 from npo_bench.trainer.backend import EmbeddedBackend
 from npo_bench.trainer.checkpoints import capture_rng, latest_checkpoint, load_weights
 from npo_bench.trainer.loop import Run, create_run
 
 pytestmark = pytest.mark.slow
-
-
-def _comparable(records):
-    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in records]
 
 
 def test_resume_after_kill_is_identical_to_straight_run(micro_config, tmp_path, monkeypatch):
@@ -39,7 +36,7 @@ def test_resume_after_kill_is_identical_to_straight_run(micro_config, tmp_path, 
     monkeypatch.undo()
 
     final = Run(killed_config, killed, log=lambda _: None, show_progress=False).execute(resume=True)
-    assert _comparable(killed.metrics.read()) == _comparable(straight.metrics.read())
+    assert without_timings(killed.metrics.read()) == without_timings(straight.metrics.read())
     a = load_weights(latest_checkpoint(straight.checkpoints))
     b = load_weights(latest_checkpoint(killed.checkpoints))
     assert a.keys() == b.keys()
