@@ -62,20 +62,10 @@ def _mathverse(bench, split: str) -> Work:
 
 
 def _mmbench(bench, split: str) -> Work:
-    behaviour = {row["index"]: b for row, b in fx.mmbench_rows()}
-    work = []
-    for p in bench.load(split, None, 0):
-        how, options, shift = behaviour[p.meta["question_index"]], p.meta["verify_options"]["options"], p.meta["shift"]
-        response = fx.mmbench_response(how, p.answer, options, shift)
-        expected = {
-            "right": True,
-            "text": True,
-            "always_A": p.answer == "A",
-            "miss_last": shift != len(options) - 1,
-            "none": False,
-        }[how]
-        work.append((p, response, expected))
-    return work
+    prompts = bench.load(split, None, 0)
+    return [
+        (p, response, expected) for p, (response, expected) in zip(prompts, fx.mmbench_passes(prompts), strict=True)
+    ]
 
 
 # name → (split, benchmark options, work builder)

@@ -315,6 +315,28 @@ def mmbench_response(behaviour: str, gold: str, options: list[str], shift: int) 
     return f"<think>…</think><answer>{answers[behaviour]}</answer>" if answers[behaviour] else "I am not sure."
 
 
+def mmbench_pass_correct(behaviour: str, gold: str, options: list[str], shift: int) -> bool:
+    """Whether :func:`mmbench_response` is right on this pass (the option text counts as its letter)."""
+    return {
+        "right": True,
+        "text": True,
+        "always_A": gold == "A",
+        "miss_last": shift != len(options) - 1,
+        "none": False,
+    }[behaviour]
+
+
+def mmbench_passes(prompts: list[Any]) -> list[tuple[str, bool]]:
+    """(fixture response, whether it is right) for each loaded MMBench pass, by its row's behaviour and shift."""
+    behaviour = {row["index"]: b for row, b in mmbench_rows()}
+    out = []
+    for p in prompts:
+        how, options = behaviour[p.meta["question_index"]], p.meta["verify_options"]["options"]
+        args = (how, p.answer, options, p.meta["shift"])
+        out.append((mmbench_response(*args), mmbench_pass_correct(*args)))
+    return out
+
+
 # ---- MathVerse (benchmarks.md §2.8) ------------------------------------------------------------------------------
 def _mathverse(problem, version, qtype, answer, response, expected, subject="Plane Geometry", subfield="Angle"):
     sample = problem * 10 + (5 if version == "Vision Only" else 1)

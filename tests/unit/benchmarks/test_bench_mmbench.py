@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from benchmark_fixtures import mmbench_response, mmbench_rows, png_base64, write_split
+from benchmark_fixtures import mmbench_passes, mmbench_rows, png_base64, write_split
 
 from npo_bench.benchmark import make_benchmark
 from npo_bench_benchmarks.mmbench.circular import circular_correct, rotations
@@ -27,13 +27,7 @@ def scored(tmp_path):
     write_split(tmp_path, "dev_en", [row for row, _ in rows] + [copy])
     bench = make_benchmark("mmbench", {"data": str(tmp_path)})
     prompts = bench.load("dev", None, 0)
-    behaviour = {row["index"]: b for row, b in rows}
-    responses = [
-        mmbench_response(
-            behaviour[p.meta["question_index"]], p.answer, p.meta["verify_options"]["options"], p.meta["shift"]
-        )
-        for p in prompts
-    ]
+    responses = [response for response, _ in mmbench_passes(prompts)]
     return bench, prompts, [bench.score(p, r) for p, r in zip(prompts, responses)]
 
 
