@@ -168,11 +168,8 @@ def test_mmstar_multimodal_gain_through_lm_eval(tmp_path):
     fx.write_split(tmp_path / "data" / "mmstar", "val", [row for row, _, _ in fx.mmstar_cases()])
     data = data_sources(str(tmp_path / "data"), [])
     export_tasks(resolve("micro"), ["mmstar"], tmp_path / "tasks", data, settings={"mmstar": {"gain": True}})
-    responses = {f"mmstar/{row['index']}": response for row, response, _ in fx.mmstar_cases()}
-    for (row, _, _), (response, _) in zip(fx.mmstar_cases(), fx.mmstar_text_only_responses(), strict=True):
-        responses[f"mmstar/{row['index']}#text-only"] = response
     results = lm_eval.simple_evaluate(
-        model=ScriptedLM(responses),
+        model=ScriptedLM(fx.mmstar_gain_responses()),
         tasks=["npo_mmstar"],
         task_manager=TaskManager(include_path=str(tmp_path / "tasks")),
         bootstrap_iters=0,

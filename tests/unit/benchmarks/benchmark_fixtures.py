@@ -267,6 +267,15 @@ def mmstar_text_only_responses() -> list[tuple[str, bool]]:
     ]
 
 
+def mmstar_gain_responses() -> dict[str, str]:
+    """Response by prompt id for MMStar with ``gain``: the fixture's own for the with-image items, the
+    :func:`mmstar_text_only_responses` for their ``#text-only`` twins."""
+    out = {f"mmstar/{row['index']}": response for row, response, _ in mmstar_cases()}
+    for (row, _, _), (response, _) in zip(mmstar_cases(), mmstar_text_only_responses(), strict=True):
+        out[f"mmstar/{row['index']}#text-only"] = response
+    return out
+
+
 # ---- MMBench (benchmarks.md §2.6; circular evaluation) ----------------------------------------------------------
 def _mmbench(index, options, answer, behaviour, category, l2, hint=None):
     row = {

@@ -20,7 +20,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from benchmark_fixtures import mmstar_cases, mmstar_text_only_responses, write_split
+from benchmark_fixtures import mmstar_cases, mmstar_gain_responses, mmstar_text_only_responses, write_split
 
 import npo_bench.evaluate
 import npo_bench.evaluate_cli
@@ -44,18 +44,10 @@ def data(tmp_path):
     return tmp_path / "mmstar"
 
 
-def responses() -> dict[str, str]:
-    """Response by prompt id: the fixture's own for the with-image items, the hand-chosen ones for the twins."""
-    out = {f"mmstar/{row['index']}": response for row, response, _ in mmstar_cases()}
-    for (row, _, _), (response, _) in zip(mmstar_cases(), mmstar_text_only_responses(), strict=True):
-        out[f"mmstar/{row['index']}#text-only"] = response
-    return out
-
-
 def run(data, **options):
     bench = make_benchmark("mmstar", {"data": str(data), **options})
     prompts = bench.load("val", None, 0)
-    by_id = responses()
+    by_id = mmstar_gain_responses()
     verdicts = [bench.score(p, by_id[p.id]) for p in prompts]
     return bench, prompts, verdicts, bench.aggregate(prompts, verdicts)
 
@@ -170,7 +162,7 @@ def test_eval_option_reaches_the_benchmark(data, tmp_path, monkeypatch, capsys):
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text("{}")
-    by_id, images = responses(), {}
+    by_id, images = mmstar_gain_responses(), {}
 
     def scripted_sample(policy, prompts, n, *args, **kwargs):
         images.update({p.id: p.image for p in prompts})
