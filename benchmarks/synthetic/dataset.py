@@ -16,7 +16,7 @@ from npo_bench_benchmarks.synthetic.scenes import render
 from npo_bench_benchmarks.synthetic.tasks import FAMILIES, LEVELS, MAKERS
 from npo_bench_benchmarks.synthetic.teacher import teacher_solution
 
-SPLITS = ("train", "test", "warmup")  # warmup: SFT data, its own seed stream
+SPLITS = ("train", "test", "warmup", "val")  # warmup: SFT data; val: for choosing settings without seeing test
 
 
 def generate_split(
@@ -28,7 +28,7 @@ def generate_split(
     grid: int = 4,
     cell_px: int = 32,
 ) -> list[Prompt]:
-    """``size`` prompts of ``split`` ("train" or "test"), images rendered, gold answers and solutions in place."""
+    """``size`` prompts of ``split`` (one of ``SPLITS``), images rendered, gold answers and solutions in place."""
     if split not in SPLITS:
         raise UserError(f"synthetic: unknown split {split!r}", hint=f"known: {', '.join(SPLITS)}")
     for family in families:

@@ -1,6 +1,7 @@
 """The ``synthetic`` benchmark plugin: procedurally generated visual reasoning with exact answers.
 
-It provides both the RL training prompts (split ``train``) and the held-out evaluation (split ``test``).
+It provides both the RL training prompts (split ``train``) and the held-out evaluation (split ``test``); ``val`` is a
+third disjoint stream for choosing settings (learning rate, schedule…) without looking at the test split.
 Scoring goes through :func:`npo_bench.verify.verify`: numbers with the ``numeric`` verifier, words with ``exact``.
 """
 
@@ -21,7 +22,7 @@ class SyntheticBenchmark:
     """Procedural visual reasoning: count, read digits, compare, arithmetic; levels 1–3; exact answers."""
 
     name = "synthetic"
-    splits = ("train", "test", "warmup")
+    splits = ("train", "test", "warmup", "val")
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from npo_bench.benchmark import make_benchmark
-from npo_bench.config import RunConfig, config_hash
+from npo_bench.config import RunConfig, config_hash, to_dict
 from npo_bench.errors import UserError
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.policy.batching import collate, encode_prompt
@@ -41,10 +41,20 @@ def cache_root(config: RunConfig) -> Path:
     return Path(root)
 
 
+# Settings that cannot change the base checkpoint: where the run evaluates, and how many CPU threads run the matmuls
+# (only the floating-point summation order). Leaving them out of the key lets ``--set task.test_split=val`` or
+# ``--set model.threads=1`` reuse the cached warm-up instead of silently training a new one.
+_NOT_IN_WARMUP_KEY = {"model": ("threads",), "task": ("test_split", "test_size")}
+
+
 def warmup_key(config: RunConfig) -> str:
+    model, task = to_dict(config.model), to_dict(config.task)
+    for section, keys in (("model", model), ("task", task)):
+        for key in _NOT_IN_WARMUP_KEY[section]:
+            keys.pop(key)
     return config_hash(
-        config.model,
-        config.task,
+        model,
+        task,
         config.warmup,
         {"n": config.rollout.n, "temperature": config.rollout.temperature, "max_new": config.rollout.max_new_tokens},
         {"version": WARMUP_VERSION},

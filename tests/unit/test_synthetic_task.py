@@ -19,10 +19,10 @@ def test_items_are_deterministic_and_prefix_stable():
 
 
 def test_splits_use_disjoint_seed_streams():
-    train = generate_split("train", 120, seed=1)
-    test = generate_split("test", 120, seed=1)
-    assert not {p.id for p in train} & {p.id for p in test}
-    assert not {p.image.tobytes() for p in train} & {p.image.tobytes() for p in test}
+    splits = {name: generate_split(name, 120, seed=1) for name in ("train", "test", "val")}
+    for a, b in (("train", "test"), ("train", "val"), ("test", "val")):
+        assert not {p.id for p in splits[a]} & {p.id for p in splits[b]}
+        assert not {p.image.tobytes() for p in splits[a]} & {p.image.tobytes() for p in splits[b]}
 
 
 def test_families_and_levels_are_balanced_in_every_prefix():

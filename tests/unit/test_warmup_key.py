@@ -1,0 +1,21 @@
+"""The warm-up cache key: settings that shape the base change it, settings that cannot do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from npo_bench.config import resolve
+from npo_bench.trainer.warmup import warmup_key
+
+
+@pytest.mark.parametrize("override", ["model.threads=1", "task.test_split=val", "task.test_size=100"])
+def test_evaluation_and_thread_settings_reuse_the_cached_base(override):
+    assert warmup_key(resolve("tiny-cpu", overrides=[override])) == warmup_key(resolve("tiny-cpu"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["task.seed=2", "task.train_size=100", "model.tiny.hidden_size=64", "warmup.lr=0.001", "rollout.n=4"],
+)
+def test_settings_that_shape_the_base_change_the_key(override):
+    assert warmup_key(resolve("tiny-cpu", overrides=[override])) != warmup_key(resolve("tiny-cpu"))
