@@ -58,6 +58,7 @@ class ModelConfig:
     min_pixels: int = _f(128 * 128, "image processor lower bound on pixels per image")
     max_pixels: int = _f(128 * 128, "image processor upper bound on pixels per image")
     threads: int | None = _f(None, "torch CPU threads (empty = torch's default)")
+    dedup_images: bool = _f(True, "vision tower encodes each distinct image of a batch once (exact; n rows share one)")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from npo_bench.config import RunConfig, from_dict, parse_override
 from npo_bench.errors import UserError, did_you_mean
 from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
-from npo_bench.policy.loading import load_policy
+from npo_bench.policy.loading import load_policy_for
 from npo_bench.progress import RunProgress
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer.checkpoints import latest_checkpoint
@@ -226,7 +226,7 @@ def evaluate_model(
     loaded = [_load_benchmark(name, config, data, splits, skip_bad, limit, settings) for name in benchmarks]
     llm_judge = attach_judge(judge, [benchmark for _, benchmark, _, _ in loaded])
     m = config.model
-    policy = load_policy(model_dir, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
+    policy = load_policy_for(model_dir, m)
     eval_config = config.eval
     if batch_size:
         eval_config.batch_size = batch_size

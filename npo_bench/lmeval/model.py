@@ -27,7 +27,7 @@ from npo_bench.errors import UserError
 from npo_bench.evaluate import EVAL_SEED
 from npo_bench.evaluate_cli import resolve_model
 from npo_bench.lmeval.hooks import IMAGE_PLACEHOLDER
-from npo_bench.policy.loading import load_policy
+from npo_bench.policy.loading import load_policy_for
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Prompt
 from npo_bench_benchmarks.common.images import combine
@@ -52,7 +52,7 @@ class NpoBenchLM(LM):
             known = sorted(f.name for f in (*fields(ModelConfig), *fields(EvalConfig)))
             raise UserError(f"npo-bench lm-eval model: unknown model args {sorted(overrides)}", hint=f"known: {known}")
         m = self.model_config
-        self.policy = load_policy(model_dir, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
+        self.policy = load_policy_for(model_dir, m)
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> NpoBenchLM:

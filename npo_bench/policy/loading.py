@@ -16,6 +16,7 @@ import torch
 from transformers.utils import logging as hf_logging
 
 from npo_bench.errors import UserError
+from npo_bench.policy import image_dedup
 from npo_bench.policy.processor import PROCESSORS
 
 hf_logging.disable_progress_bar()  # per-shard load/save bars would drown our own progress display
@@ -72,8 +73,12 @@ def load_policy(
     attn_implementation: str = "sdpa",
     min_pixels: int | None = None,
     max_pixels: int | None = None,
+    dedup_images: bool = True,
 ) -> Policy:
-    """Load model + processor from ``path`` (never from the hub)."""
+    """Load model + processor from ``path`` (never from the hub).
+
+    ``dedup_images`` makes the vision tower encode each distinct image of a batch once (:mod:`image_dedup`).
+    """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig
 
     path = Path(path)
@@ -100,6 +105,8 @@ def load_policy(
             f"cannot load the model in {path}: {first_line}", hint="corrupt or incomplete checkpoint?"
         ) from None
     model.to(resolve_device(device))
+    if dedup_images and processor is not None:
+        image_dedup.attach(model)
     tokenizer.padding_side = "left"
     return Policy(
         model=model,
@@ -110,6 +117,19 @@ def load_policy(
         eos_ids=_eos_ids(path, tokenizer, GenerationConfig),
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
         suppress_ids=_suppress_ids(tokenizer),
+    )
+
+
+def load_policy_for(path: str | Path, model: Any) -> Policy:
+    """``load_policy`` with the settings of a ``ModelConfig`` (device, dtype, attention, pixels, image dedup)."""
+    return load_policy(
+        path,
+        model.device,
+        model.dtype,
+        model.attn_implementation,
+        model.min_pixels,
+        model.max_pixels,
+        model.dedup_images,
     )
 
 

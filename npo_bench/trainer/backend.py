@@ -22,7 +22,7 @@ from npo_bench.grpo.groups import apply_injections
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.guidance import GuidanceSource
 from npo_bench.policy.batching import EncodingCache, collate
-from npo_bench.policy.loading import load_policy
+from npo_bench.policy.loading import load_policy_for
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.runs import RunDir
 from npo_bench.trainer import checkpoints
@@ -53,7 +53,7 @@ class EmbeddedBackend:
             torch.set_num_threads(config.model.threads)
         torch.manual_seed(config.seed)
         m = config.model
-        self.policy = load_policy(base_model, m.device, m.dtype, m.attn_implementation, m.min_pixels, m.max_pixels)
+        self.policy = load_policy_for(base_model, m)
         t = config.trainer
         self.optimizer = torch.optim.AdamW(
             self.policy.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=tuple(t.betas)

@@ -24,7 +24,7 @@ from npo_bench.config import RunConfig, config_hash, to_dict
 from npo_bench.errors import UserError
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.policy.batching import collate, encode_prompt
-from npo_bench.policy.loading import Policy, load_policy
+from npo_bench.policy.loading import Policy, load_policy_for
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.policy.tiny import build_tiny_policy
@@ -41,10 +41,11 @@ def cache_root(config: RunConfig) -> Path:
     return Path(root)
 
 
-# Settings that cannot change the base checkpoint: where the run evaluates, and how many CPU threads run the matmuls
-# (only the floating-point summation order). Leaving them out of the key lets ``--set task.test_split=val`` or
-# ``--set model.threads=1`` reuse the cached warm-up instead of silently training a new one.
-_NOT_IN_WARMUP_KEY = {"model": ("threads",), "task": ("test_split", "test_size")}
+# Settings that cannot change the base checkpoint: where the run evaluates, how many CPU threads run the matmuls and
+# whether repeated images are encoded once (both only change the floating-point summation order). Leaving them out
+# of the key lets ``--set task.test_split=val`` or ``--set model.threads=1`` reuse the cached warm-up instead of
+# silently training a new one.
+_NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images"), "task": ("test_split", "test_size")}
 
 
 def warmup_key(config: RunConfig) -> str:
@@ -119,14 +120,7 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     w = config.warmup
     started = time.perf_counter()
     benchmark = make_benchmark(config.task.benchmark, config.task.options)
-    policy = load_policy(
-        initial_model_dir(config),
-        config.model.device,
-        config.model.dtype,
-        config.model.attn_implementation,
-        config.model.min_pixels,
-        config.model.max_pixels,
-    )
+    policy = load_policy_for(initial_model_dir(config), config.model)
     template = config.task.prompt_template
     sft_benchmark = make_benchmark(config.task.benchmark, {**config.task.options, **w.options})
     examples = sft_benchmark.load(w.split, w.size, config.task.seed)

@@ -348,7 +348,7 @@ def test_eval_results_json_records_the_judge_block(server, tmp_path, monkeypatch
     def scripted_sample(policy, prompts, n, *args, **kwargs):
         return [[SimpleNamespace(text=responses.get(p.id, "<answer>C</answer>"))] * n for p in prompts]
 
-    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy", lambda *args: object())
+    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy_for", lambda *args: object())
     monkeypatch.setattr(npo_bench.evaluate, "sample", scripted_sample)
     out = tmp_path / "eval"
     args = ["eval", "--model", str(model), "--benchmarks", "mathvista,mathverse,synthetic", "--limit", "4"]

@@ -168,7 +168,7 @@ def test_eval_option_reaches_the_benchmark(data, tmp_path, monkeypatch, capsys):
         images.update({p.id: p.image for p in prompts})
         return [[SimpleNamespace(text=by_id[p.id])] * n for p in prompts]
 
-    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy", lambda *args: object())
+    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy_for", lambda *args: object())
     monkeypatch.setattr(npo_bench.evaluate, "sample", scripted_sample)
     out = tmp_path / "eval"
     args = ["eval", "--model", str(model), "--benchmarks", "mmstar", "--data", f"mmstar={data}", "--out", str(out)]
