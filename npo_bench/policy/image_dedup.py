@@ -34,13 +34,18 @@ class Distinct:
 def find_distinct(pixels: torch.Tensor, grid_thw: torch.Tensor) -> Distinct:
     """Group identical images; ``pixels`` (sum of patches, D) holds the images' patch rows back to back, ``grid_thw``
     (I, 3) their patch grids. Equal grids and bit-identical patches make two images one."""
-    sizes = grid_thw.prod(-1).tolist()
-    images = torch.split(pixels, sizes)
+    sizes = grid_thw.prod(-1)  # (I,) patches per image
+    images = torch.split(pixels, sizes.tolist())
+    owner = torch.repeat_interleave(torch.arange(len(images), device=pixels.device), sizes.to(pixels.device))  # (P,)
+    per_patch = torch.stack([pixels.float().sum(-1), pixels[:, 0].float()], dim=-1)  # (P, 2)
+    fingerprints = torch.zeros(len(images), 2, device=pixels.device).index_add_(0, owner, per_patch)  # (I, 2)
     keep: list[int] = []
     source: list[int] = []
-    candidates: dict[tuple, list[int]] = {}  # (grid, cheap fingerprint) → positions in keep
-    for index, (image, grid) in enumerate(zip(images, grid_thw.tolist(), strict=True)):
-        key = (tuple(grid), float(image.sum()), float(image[:, 0].sum()))
+    candidates: dict[tuple, list[int]] = {}  # (grid, fingerprint) → positions in keep; one host sync for all
+    for index, (image, grid, fingerprint) in enumerate(
+        zip(images, grid_thw.tolist(), fingerprints.tolist(), strict=True)
+    ):
+        key = (tuple(grid), *fingerprint)
         for position in candidates.get(key, []):
             if torch.equal(images[keep[position]], image):
                 source.append(position)
