@@ -127,6 +127,9 @@ class TrainerConfig:
     shaping_gamma: float = _f(0.1, "γ of f(x) = x/(x+γ) in the `luffy` and `exgrpo` loss modes (both papers: 0.1)")
     mini_batches: int = _f(1, "optimizer steps per rollout batch (1 = on-policy, ratio ≡ 1 at the update)")
     micro_batch_size: int = _f(64, "sequences per forward/backward (gradient accumulation; length-bucketed)")
+    micro_batch_tokens: int = _f(
+        2048, "cap on sequences × longest response per forward/backward: long guide traces get smaller micro-batches"
+    )
     format_weight: float = _f(0.0, "reward = (1-w)·accuracy + w·format (siblings use 0.1 for math)")
     save_every: int = _f(25, "checkpoint every this many steps (the final step is always saved)")
     keep_checkpoints: int = _f(0, "keep only the newest K periodic checkpoints (0 = keep all: NPO rolls back to them)")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from npo_bench.config import RunConfig
+from npo_bench.config import RunConfig, TrainerConfig
 from npo_bench.grpo.advantages import group_advantages
 from npo_bench.grpo.groups import MixedGroup
 from npo_bench.grpo.losses import LOSS_AGGREGATIONS, LossInputs, LossSettings, k3_kl, mixed_loss
@@ -102,8 +102,9 @@ def update_policy(
 
     With one mini-batch (the default) the update is exactly on-policy: π_old is the current policy, so the ratio is 1
     and π_old's log-probs are the detached log-probs of the same forward pass (no extra forward). Each mini-batch
-    runs as length-sorted micro-batches of ``trainer.micro_batch_size`` sequences (less padding, bounded memory)
-    whose gradients add up to exactly the mini-batch loss.
+    runs as length-sorted micro-batches of at most ``trainer.micro_batch_size`` sequences and
+    ``trainer.micro_batch_tokens`` padded response tokens (less padding, bounded memory) whose gradients add up to
+    exactly the mini-batch loss.
     """
     t = config.trainer
     temperature = config.rollout.temperature
@@ -111,7 +112,7 @@ def update_policy(
     chunks = [order[i :: t.mini_batches] for i in range(t.mini_batches)] if t.mini_batches > 1 else [order]
     old_logprobs = None
     if t.mini_batches > 1:  # π_old must be fixed before the first update
-        old_logprobs = _logprobs_of_rows(policy, rows, order, temperature, t.micro_batch_size)
+        old_logprobs = _logprobs_of_rows(policy, rows, order, temperature, t)
     policy.model.train()
     sums: dict[str, float] = {}
     for chunk in chunks:
@@ -130,20 +131,38 @@ def update_policy(
     }
 
 
-def _micro_batches(rows: Rows, indices: Sequence[int], size: int) -> list[list[int]]:
-    """``indices`` sorted by response length and cut into groups of ``size`` (less padding per forward)."""
-    ordered = sorted(indices, key=lambda i: (rows.responses[i].shape[0], i))
-    size = max(size, 1)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+def length_buckets(lengths: Sequence[int], indices: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
+    """``indices`` sorted by ``lengths[i]`` and cut, in that order, into micro-batches of at most ``max_rows`` rows
+    and at most ``max_tokens`` padded response tokens (rows × longest response; 0 = no token cap). A row longer than
+    the cap gets a micro-batch of its own. Short on-policy rows fill whole micro-batches; a few long guide traces
+    (LUFFY's teacher) no longer pad a full micro-batch to their length."""
+    ordered = sorted(indices, key=lambda i: (lengths[i], i))
+    max_rows = max(max_rows, 1)
+    buckets: list[list[int]] = []
+    for i in ordered:  # ascending length: the row being added is the bucket's longest
+        current = buckets[-1] if buckets else None
+        fits = current is not None and len(current) < max_rows
+        if fits and max_tokens > 0:
+            fits = (len(current) + 1) * lengths[i] <= max_tokens
+        if fits:
+            current.append(i)
+        else:
+            buckets.append([i])
+    return buckets
+
+
+def _micro_batches(rows: Rows, indices: Sequence[int], trainer: TrainerConfig) -> list[list[int]]:
+    lengths = [int(r.shape[0]) for r in rows.responses]
+    return length_buckets(lengths, indices, trainer.micro_batch_size, trainer.micro_batch_tokens)
 
 
 def _logprobs_of_rows(
-    policy: Policy, rows: Rows, indices: Sequence[int], temperature: float, micro_batch_size: int
+    policy: Policy, rows: Rows, indices: Sequence[int], temperature: float, trainer: TrainerConfig
 ) -> dict[int, torch.Tensor]:
     """Per-row log-probs (L,) under the current weights, without gradient."""
     out: dict[int, torch.Tensor] = {}
     with torch.no_grad():
-        for micro in _micro_batches(rows, indices, micro_batch_size):
+        for micro in _micro_batches(rows, indices, trainer):
             batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
             logprobs = response_token_stats(policy, batch, temperature).logprobs.cpu()
             for row, i in enumerate(micro):
@@ -170,7 +189,7 @@ def _update_on(
     denominator = aggregation.denominator(full_mask).clamp(min=1.0)
     optimizer.zero_grad(set_to_none=True)
     loss_total = kl_total = 0.0
-    for micro in _micro_batches(rows, chunk, t.micro_batch_size):
+    for micro in _micro_batches(rows, chunk, t):
         batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
         mask = batch.response_mask.to(policy.device)  # (m, R)
         stats = response_token_stats(policy, batch, config.rollout.temperature, with_entropy=True)

@@ -42,21 +42,27 @@ def _rows(policy):
 def test_micro_batches_give_the_same_update(policy, loss_agg):
     rows = _rows(policy)
     results = []
-    for micro in (1000, 4):
+    for micro, tokens in ((1000, 0), (4, 0), (1000, 25)):  # one forward; 4 rows each; ≤ 25 padded tokens each
         config = resolve(
             "micro",
-            overrides=[f"trainer.micro_batch_size={micro}", f"trainer.loss_agg={loss_agg}", "trainer.grad_clip=1e9"],
+            overrides=[
+                f"trainer.micro_batch_size={micro}",
+                f"trainer.micro_batch_tokens={tokens}",
+                f"trainer.loss_agg={loss_agg}",
+                "trainer.grad_clip=1e9",
+            ],
         )
         copy_ = copy.deepcopy(policy)
         optimizer = torch.optim.SGD(copy_.model.parameters(), lr=1.0)
         metrics = update_policy(copy_, optimizer, rows, config)
         results.append((copy_.model.state_dict(), metrics))
-    (a, ma), (b, mb) = results
-    for key in a:
-        assert torch.allclose(a[key], b[key], atol=1e-6), key
-    assert ma["policy/loss"] == pytest.approx(mb["policy/loss"], abs=1e-6)
-    assert ma["policy/entropy"] == pytest.approx(mb["policy/entropy"], rel=1e-5)
-    assert ma["train/tokens"] == mb["train/tokens"]
+    (a, ma), *others = results
+    for b, mb in others:
+        for key in a:
+            assert torch.allclose(a[key], b[key], atol=1e-6), key
+        assert ma["policy/loss"] == pytest.approx(mb["policy/loss"], abs=1e-6)
+        assert ma["policy/entropy"] == pytest.approx(mb["policy/entropy"], rel=1e-5)
+        assert ma["train/tokens"] == mb["train/tokens"]
 
 
 def test_positive_advantage_raises_and_negative_lowers_log_probs(policy):
