@@ -96,7 +96,8 @@ class ImageDedup:
             return None
         self.pending.append((distinct, grid))
         kept_grid = grid[distinct.keep]  # (I', 3)
-        kept_pixels = torch.cat([torch.split(pixels, grid.prod(-1).tolist())[i] for i in distinct.keep])
+        images = torch.split(pixels, grid.prod(-1).tolist())
+        kept_pixels = torch.cat([images[i] for i in distinct.keep])  # (patches of the kept images, D)
         rest = {k: v for k, v in kwargs.items() if k not in ("hidden_states", "grid_thw")}
         return (kept_pixels,), {**rest, "grid_thw": kept_grid}
 
