@@ -69,20 +69,13 @@ def repeat_rows(rows: torch.Tensor, distinct: Distinct, rows_per_image: list[int
 
 
 class ImageDedup:
-    """The pre-hook/hook pair on one vision tower; ``attach`` installs it, ``remove`` takes it off."""
+    """The pre-hook/hook pair on one vision tower, installed by :func:`attach`."""
 
     def __init__(self, tower: torch.nn.Module, merge_size: int):
-        self.tower = tower
         self.merge_unit = merge_size**2  # patches per merged token
         self.pending: list[tuple[Distinct, torch.Tensor] | None] = []  # per call in flight (nested calls are safe)
-        self.handles = [
-            tower.register_forward_pre_hook(self._before, with_kwargs=True),
-            tower.register_forward_hook(self._after, with_kwargs=True),
-        ]
-
-    def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
+        tower.register_forward_pre_hook(self._before, with_kwargs=True)
+        tower.register_forward_hook(self._after, with_kwargs=True)
 
     def _before(self, module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
         pixels = args[0] if args else kwargs.get("hidden_states")

@@ -49,13 +49,13 @@ _NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images"), "task": ("test_split
 
 
 def warmup_key(config: RunConfig) -> str:
-    model, task = to_dict(config.model), to_dict(config.task)
-    for section, keys in (("model", model), ("task", task)):
-        for key in _NOT_IN_WARMUP_KEY[section]:
-            keys.pop(key)
+    sections = {"model": to_dict(config.model), "task": to_dict(config.task)}
+    for section, keys in _NOT_IN_WARMUP_KEY.items():
+        for key in keys:
+            sections[section].pop(key)
     return config_hash(
-        model,
-        task,
+        sections["model"],
+        sections["task"],
         config.warmup,
         {"n": config.rollout.n, "temperature": config.rollout.temperature, "max_new": config.rollout.max_new_tokens},
         {"version": WARMUP_VERSION},
