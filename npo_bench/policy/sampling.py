@@ -49,7 +49,7 @@ class WarpAndRecord(LogitsProcessor):
     def finish(self, sequences: torch.Tensor) -> torch.Tensor:
         """(B, R) log-probs of all generated tokens (the last one gathered from the final distribution)."""
         if sequences.shape[1] > self.prompt_width + len(self.recorded):
-            self._record(sequences[:, -1])
+            self._record(sequences[:, -1].to(self.previous.device))  # callers may have moved sequences to the CPU
         if not self.recorded:
             return torch.zeros((sequences.shape[0], 0))
         return torch.stack(self.recorded, dim=1).cpu()
