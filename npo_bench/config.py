@@ -130,6 +130,9 @@ class TrainerConfig:
     micro_batch_tokens: int = _f(
         2048, "cap on sequences × longest response per forward/backward: long guide traces get smaller micro-batches"
     )
+    skip_zero_advantage: bool = _f(
+        True, "rows with advantage 0 (all-0/all-1 groups) skip the backward pass: exact, their gradient is 0"
+    )
     format_weight: float = _f(0.0, "reward = (1-w)·accuracy + w·format (siblings use 0.1 for math)")
     save_every: int = _f(25, "checkpoint every this many steps (the final step is always saved)")
     keep_checkpoints: int = _f(0, "keep only the newest K periodic checkpoints (0 = keep all: NPO rolls back to them)")

@@ -104,7 +104,8 @@ def update_policy(
     and π_old's log-probs are the detached log-probs of the same forward pass (no extra forward). Each mini-batch
     runs as length-sorted micro-batches of at most ``trainer.micro_batch_size`` sequences and
     ``trainer.micro_batch_tokens`` padded response tokens (less padding, bounded memory) whose gradients add up to
-    exactly the mini-batch loss.
+    exactly the mini-batch loss. Rows with advantage 0 skip the backward pass (``trainer.skip_zero_advantage``;
+    their gradient is 0) and are measured without gradient.
     """
     t = config.trainer
     temperature = config.rollout.temperature
@@ -189,7 +190,9 @@ def _update_on(
     denominator = aggregation.denominator(full_mask).clamp(min=1.0)
     optimizer.zero_grad(set_to_none=True)
     loss_total = kl_total = 0.0
-    for micro in _micro_batches(rows, chunk, t):
+    with_kl = ref_model is not None and t.kl_coef > 0
+    backward_rows, measured_rows = _split_zero_advantage(rows, chunk, t.skip_zero_advantage and not with_kl)
+    for micro in _micro_batches(rows, backward_rows, t):
         batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
         mask = batch.response_mask.to(policy.device)  # (m, R)
         stats = response_token_stats(policy, batch, config.rollout.temperature, with_entropy=True)
@@ -208,7 +211,7 @@ def _update_on(
         )
         terms = mixed_loss(inputs, [rows.mode(i) for i in micro], settings)
         loss = aggregation.numerator(terms.token_loss, mask) / denominator
-        if ref_model is not None and t.kl_coef > 0:
+        if with_kl:
             with torch.no_grad():
                 ref_logprobs = _ref_logprobs(policy, ref_model, batch, config.rollout.temperature)
             kl = aggregation.numerator(k3_kl(stats.logprobs, ref_logprobs, mask), mask) / denominator
@@ -221,11 +224,53 @@ def _update_on(
         _add(sums, "entropy", float((stats.entropy.detach() * mask).sum()))
         _add(sums, "clipped", float(terms.clipped.float().sum()))
         _add(sums, "approx_kl", float(((old - stats.logprobs.detach()) * mask).sum()))
+    _measure_without_gradient(policy, rows, measured_rows, old_logprobs, config, sums)
     grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), t.grad_clip)
     optimizer.step()
     _add(sums, "loss", loss_total)
     _add(sums, "kl", kl_total)
     _add(sums, "grad_norm", float(grad_norm))
+
+
+def _split_zero_advantage(rows: Rows, chunk: Sequence[int], skip: bool) -> tuple[list[int], list[int]]:
+    """(rows that need a backward pass, rows that are only measured).
+
+    Every loss mode is linear in the advantage (−min(ρÂ, clip(ρ)Â), −f(p)Â, …), so a row with Â = 0 — every row
+    of an all-0 or all-1 group under GRPO — has zero loss and zero gradient, and is never clipped. Skipping its
+    backward pass changes nothing but the floating-point summation order (the loss denominator still counts its
+    tokens). Not with a KL penalty, whose gradient does not vanish. At least one row keeps the backward pass, so
+    that parameters get (zero) gradients and the optimizer steps exactly as before."""
+    if not skip:
+        return list(chunk), []
+    backward = [i for i in chunk if float(rows.advantages[i]) != 0.0]
+    if not backward and chunk:
+        backward = [chunk[0]]
+    kept = set(backward)
+    return backward, [i for i in chunk if i not in kept]
+
+
+def _measure_without_gradient(
+    policy: Policy,
+    rows: Rows,
+    indices: Sequence[int],
+    old_logprobs: dict[int, torch.Tensor] | None,
+    config: RunConfig,
+    sums: dict[str, float],
+) -> None:
+    """Entropy and approx-KL of the zero-advantage rows (a forward pass without gradient), so that the step's
+    diagnostics — AutoNPO's entropy trigger among them — still cover every response token."""
+    if not indices:
+        return
+    with torch.no_grad():
+        for micro in _micro_batches(rows, indices, config.trainer):
+            batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
+            mask = batch.response_mask.to(policy.device)  # (m, R)
+            stats = response_token_stats(policy, batch, config.rollout.temperature, with_entropy=True)
+            old = stats.logprobs if old_logprobs is None else _padded([old_logprobs[i] for i in micro], mask)
+            _add(sums, "tokens", float(mask.sum()))
+            _add(sums, "train_tokens", float(batch.attention_mask.sum()))
+            _add(sums, "entropy", float((stats.entropy * mask).sum()))
+            _add(sums, "approx_kl", float(((old - stats.logprobs) * mask).sum()))
 
 
 def _padded(logprobs: Sequence[torch.Tensor | None], mask: torch.Tensor) -> torch.Tensor:

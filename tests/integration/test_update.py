@@ -10,6 +10,7 @@ from npo_bench.policy.batching import collate, encode_prompt
 from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.tiny import build_tiny_policy
+from npo_bench.trainer import step
 from npo_bench.trainer.step import Rows, update_policy
 from npo_bench_benchmarks.synthetic.dataset import generate_split
 
@@ -82,3 +83,51 @@ def test_positive_advantage_raises_and_negative_lowers_log_probs(policy):
     update_policy(model, torch.optim.AdamW(model.model.parameters(), lr=1e-3), rows, resolve("micro"))
     after = total_logprobs()
     assert after[0] > before[0] and after[1] < before[1]
+
+
+@pytest.mark.parametrize("mini_batches", [1, 2])
+def test_skipping_zero_advantage_rows_changes_neither_update_nor_diagnostics(policy, mini_batches, monkeypatch):
+    """All-0/all-1 groups have Â = 0: no backward pass for them, the same weights, momentum and metrics.
+
+    (SGD, as above: Adam's first steps turn float-order noise in near-zero gradients into lr-sized moves.)"""
+    rows = _rows(policy)
+    advantages = rows.advantages.clone()
+    advantages[::3] = 0.0  # a third of the rows carry no signal
+    informative = Rows(rows.encodings, rows.responses, advantages)
+    silent = Rows(rows.encodings, rows.responses, torch.zeros_like(advantages))  # a step where every group is flat
+    results, rows_with_gradient = [], []
+    real_stats = step.response_token_stats
+
+    def spy(policy_, batch, *args, **kwargs):
+        if torch.is_grad_enabled():
+            rows_with_gradient[-1] += batch.input_ids.shape[0]
+        return real_stats(policy_, batch, *args, **kwargs)
+
+    monkeypatch.setattr(step, "response_token_stats", spy)
+    for skip in (False, True):
+        rows_with_gradient.append(0)
+        config = resolve(
+            "micro",
+            overrides=[
+                f"trainer.skip_zero_advantage={str(skip).lower()}",
+                f"trainer.mini_batches={mini_batches}",
+                "trainer.micro_batch_size=4",
+                "trainer.grad_clip=1e9",
+            ],
+        )
+        copy_ = copy.deepcopy(policy)
+        optimizer = torch.optim.SGD(copy_.model.parameters(), lr=1.0, momentum=0.9)
+        first = update_policy(copy_, optimizer, informative, config)
+        second = update_policy(copy_, optimizer, silent, config)  # still moves on its momentum
+        results.append((copy_.model.state_dict(), first, second))
+    (a, a1, a2), (b, b1, b2) = results
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    for x, y in ((a1, b1), (a2, b2)):
+        for name in ("policy/loss", "policy/entropy", "policy/approx_kl", "policy/clip_frac", "policy/grad_norm"):
+            assert x[name] == pytest.approx(y[name], rel=1e-5, abs=1e-7), name
+        assert x["train/tokens"] == y["train/tokens"]
+    assert a1["policy/entropy"] > 0.1  # a real entropy, measured on every token in both modes
+    # backward passes: every row of both updates, against the informative rows and one row per mini-batch of the
+    # silent step
+    assert rows_with_gradient == [2 * len(advantages), int((advantages != 0).sum()) + mini_batches]
