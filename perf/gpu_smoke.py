@@ -6,7 +6,9 @@ torchvision-free processor, saves it with ``save_pretrained`` and loads it back 
 ``from_pretrained`` path a downloaded checkpoint takes (``model.path``). Then, on the GPU, in bfloat16:
 
 1. timed GRPO steps of the tiny-cpu task (16 prompts × n = 8): step time, rollout and train tokens/s, peak memory;
-   every step's loss and gradient norm must be finite and the weights must move;
+   every step's loss and gradient norm must be finite and the weights must move. A random-init model solves almost
+   nothing, so almost every advantage is 0: ``trainer.skip_zero_advantage`` is off here, so that every row goes
+   through the backward pass and the train phase is timed at its full size;
 2. the ``TrainerControl`` round trip NPO relies on: save → train 1 step → restore gives back the exact weights,
    optimizer state and next prompts; sampling with the saved checkpoint leaves the live weights untouched.
 
@@ -90,7 +92,12 @@ def main() -> int:
     print(f"device: {name}, torch {torch.__version__}", flush=True)
     results: list[bool] = []
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = [f"model.device={args.device}", "model.dtype=bfloat16", *args.overrides]
+        overrides = [
+            f"model.device={args.device}",
+            "model.dtype=bfloat16",
+            "trainer.skip_zero_advantage=false",
+            *args.overrides,
+        ]
         config = resolve("tiny-cpu", overrides=overrides)
         started = time.perf_counter()
         model_dir, billions = build_real_size_model(config, Path(tmp) / "qwen3-vl-2b-random", args.layers, args.device)
