@@ -32,6 +32,7 @@ from npo_bench.trainer.step import (
     compute_advantages,
     flatten,
     generate,
+    length_buckets,
     rollout_metrics,
     score_trajectory,
     update_policy,
@@ -128,18 +129,20 @@ class EmbeddedBackend:
     def _token_stats(
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None, with_entropy: bool
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(log-probs (L,), entropies (L,) or empty) of each trajectory, in micro-batches, without gradient."""
-        out: list[tuple[torch.Tensor, torch.Tensor]] = []
-        size = max(self.config.trainer.micro_batch_size, 1)
+        """(log-probs (L,), entropies (L,) or empty) of each trajectory, without gradient, in the length-bucketed
+        micro-batches of the update (``trainer.micro_batch_size`` rows, ``trainer.micro_batch_tokens`` tokens)."""
+        t = self.config.trainer
+        lengths = [int(trajectory.length) for trajectory in trajectories]
+        out: list[tuple[torch.Tensor, torch.Tensor]] = [(torch.empty(0), torch.empty(0))] * len(trajectories)
         with self.weights_of(checkpoint), torch.no_grad():
-            for start in range(0, len(trajectories), size):
-                chunk = trajectories[start : start + size]
-                encodings = [self.encodings.get(self._prompt(t.prompt_id)) for t in chunk]
-                batch = collate(encodings, [t.response_ids for t in chunk], self.policy.pad_id)
+            for micro in length_buckets(lengths, range(len(trajectories)), t.micro_batch_size, t.micro_batch_tokens):
+                chunk = [trajectories[i] for i in micro]
+                encodings = [self.encodings.get(self._prompt(c.prompt_id)) for c in chunk]
+                batch = collate(encodings, [c.response_ids for c in chunk], self.policy.pad_id)
                 stats = response_token_stats(self.policy, batch, self.config.rollout.temperature, with_entropy)
-                for i, t in enumerate(chunk):
-                    entropy = stats.entropy[i, : t.length].cpu() if stats.entropy is not None else torch.empty(0)
-                    out.append((stats.logprobs[i, : t.length].cpu(), entropy))
+                for row, i in enumerate(micro):
+                    entropy = stats.entropy[row, : lengths[i]].cpu() if stats.entropy is not None else torch.empty(0)
+                    out[i] = (stats.logprobs[row, : lengths[i]].cpu(), entropy)
         return out
 
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
