@@ -8,12 +8,12 @@ Greedy decoding (``temperature == 0``) records log-probs at temperature 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
-from npo_bench.policy.batching import collate, encode_prompt
+from npo_bench.policy.batching import PromptEncoding, collate, encode_prompt
 from npo_bench.policy.loading import Policy
 from npo_bench.types import Prompt, Trajectory
 
@@ -87,6 +87,7 @@ def sample(
     batch_size: int = 256,
     source: str = "policy",
     top_k: int = 0,
+    encode: Callable[[Prompt], PromptEncoding] | None = None,
 ) -> list[list[Trajectory]]:
     """``n`` responses per prompt; returns one list of ``n`` trajectories per prompt, in order.
 
@@ -94,7 +95,7 @@ def sample(
     checkpoint that restores the RNG state replays identical samples.
     """
     policy.model.eval()
-    encodings = [encode_prompt(policy, p, template) for p in prompts]
+    encodings = [encode(p) if encode is not None else encode_prompt(policy, p, template) for p in prompts]
     rows = [(i, enc) for i, enc in enumerate(encodings) for _ in range(n)]
     results: list[list[Trajectory]] = [[] for _ in prompts]
     for start in range(0, len(rows), batch_size):

@@ -117,7 +117,7 @@ class EmbeddedBackend:
     ) -> list[list[Trajectory]]:
         source = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
         with self.weights_of(checkpoint):
-            groups = generate(self.policy, prompts, self._with_n(n), source=source)
+            groups = generate(self.policy, prompts, self._with_n(n), source=source, encode=self.encodings.get)
         groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
         return [list(g.trajectories) for g in groups]
 
@@ -187,7 +187,7 @@ class EmbeddedBackend:
             with timer("select"):
                 prompts = self.source.select_prompts(step, prompts)
         with timer("generate"):
-            groups = generate(self.policy, prompts, self.config)
+            groups = generate(self.policy, prompts, self.config, encode=self.encodings.get)
         with timer("verify"):
             groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
         with timer("guide"):
@@ -196,7 +196,7 @@ class EmbeddedBackend:
         with timer("train"):
             self._set_learning_rate(step)
             advantages = compute_advantages(mixed, self.config)
-            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template)
+            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template, self.encodings.get)
             update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
         self._step = step
         self.updates += 1

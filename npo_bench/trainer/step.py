@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +26,20 @@ from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Group, Prompt, Trajectory
 
+Encode = Callable[[Prompt], PromptEncoding]  # prompt → processor output; the backend passes its EncodingCache
+
 
 # ---- generate ------------------------------------------------------------------------------------------------------
-def generate(policy: Policy, prompts: Sequence[Prompt], config: RunConfig, source: str = "policy") -> list[Group]:
+
+
+def generate(
+    policy: Policy, prompts: Sequence[Prompt], config: RunConfig, source: str = "policy", encode: Encode | None = None
+) -> list[Group]:
     """n on-policy rollouts per prompt at the training temperature."""
     r = config.rollout
+    template = config.task.prompt_template
     samples = sample(
-        policy, prompts, r.n, r.temperature, r.top_p, r.max_new_tokens, config.task.prompt_template, source=source
+        policy, prompts, r.n, r.temperature, r.top_p, r.max_new_tokens, template, source=source, encode=encode
     )
     return [Group(prompt, tuple(trajs)) for prompt, trajs in zip(prompts, samples, strict=True)]
 
@@ -79,10 +86,17 @@ class Rows:
         return self.modes[i] if self.modes else "on_policy"
 
 
-def flatten(policy: Policy, groups: Sequence[MixedGroup], advantages: Sequence[torch.Tensor], template: str) -> Rows:
+def flatten(
+    policy: Policy,
+    groups: Sequence[MixedGroup],
+    advantages: Sequence[torch.Tensor],
+    template: str,
+    encode: Encode | None = None,
+) -> Rows:
     encodings, responses, advs, modes, behaviour = [], [], [], [], []
     for mixed, adv in zip(groups, advantages, strict=True):
-        encoding = encode_prompt(policy, mixed.group.prompt, template)
+        prompt = mixed.group.prompt
+        encoding = encode(prompt) if encode is not None else encode_prompt(policy, prompt, template)
         members = zip(mixed.group.trajectories, adv, mixed.loss_modes, mixed.behaviour_logprobs, strict=True)
         for trajectory, a, mode, logprobs in members:
             if trajectory.length == 0:
