@@ -26,10 +26,8 @@ from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Group, Prompt, Trajectory
 
-Encode = Callable[[Prompt], PromptEncoding]  # prompt → processor output; the backend passes its EncodingCache
-
-
 # ---- generate ------------------------------------------------------------------------------------------------------
+Encode = Callable[[Prompt], PromptEncoding]  # prompt → processor output; the backend passes its EncodingCache
 
 
 def generate(
