@@ -21,7 +21,7 @@ from npo_bench.errors import UserError
 from npo_bench.grpo.groups import apply_injections
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.guidance import GuidanceSource
-from npo_bench.policy.batching import EncodingCache, collate
+from npo_bench.policy.batching import EncodingCache, collate, step_encoder
 from npo_bench.policy.loading import load_policy_for
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.runs import RunDir
@@ -186,8 +186,9 @@ class EmbeddedBackend:
         if guided and self.source is not None:
             with timer("select"):
                 prompts = self.source.select_prompts(step, prompts)
+        encode = step_encoder(self.policy, self.config.task.prompt_template)
         with timer("generate"):
-            groups = generate(self.policy, prompts, self.config, encode=self.encodings.get)
+            groups = generate(self.policy, prompts, self.config, encode=encode)
         with timer("verify"):
             groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
         with timer("guide"):
@@ -196,7 +197,7 @@ class EmbeddedBackend:
         with timer("train"):
             self._set_learning_rate(step)
             advantages = compute_advantages(mixed, self.config)
-            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template, self.encodings.get)
+            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template, encode)
             update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
         self._step = step
         self.updates += 1

@@ -106,3 +106,16 @@ def test_encoding_cache_returns_the_processors_encoding_once_per_prompt_and_evic
     cache.get(PROMPTS[2])
     assert cache.get(PROMPTS[0]) is first
     assert list(cache._entries) == [PROMPTS[2].id, PROMPTS[0].id]
+
+
+def test_step_encoder_runs_the_processor_once_per_prompt(tiny_dir):
+    from npo_bench.policy.batching import step_encoder
+
+    policy = load_policy(tiny_dir, device="cpu")
+    encode = step_encoder(policy, "{question}")
+    first = encode(PROMPTS[0])
+    fresh = encode_prompt(policy, PROMPTS[0], "{question}")
+    assert torch.equal(first.input_ids, fresh.input_ids) and torch.equal(first.pixel_values, fresh.pixel_values)
+    assert encode(PROMPTS[0]) is first  # generation and the update share one encoding
+    assert not torch.equal(encode(PROMPTS[1]).pixel_values, first.pixel_values)
+    assert step_encoder(policy, "{question}")(PROMPTS[0]) is not first  # a new step starts empty
