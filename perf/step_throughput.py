@@ -11,6 +11,7 @@ configuration over the other (> 1: this one is faster).
     python perf/step_throughput.py                       # tiny-cpu, 10 timed steps after 2 warm-up steps
     python perf/step_throughput.py --preset micro --steps 5 --set rollout.n=4
     python perf/step_throughput.py --against model.dedup_images=false   # what image dedup buys
+    python perf/step_throughput.py --against trainer.skip_zero_advantage=false   # what skipping Â = 0 rows buys
 """
 
 from __future__ import annotations
