@@ -73,7 +73,10 @@ def encode_prompt(policy: Policy, prompt: Prompt, template: str) -> PromptEncodi
     return PromptEncoding(torch.tensor(ids, dtype=torch.long), None, None, None)
 
 
-def step_encoder(policy: Policy, template: str) -> Callable[[Prompt], PromptEncoding]:
+Encode = Callable[[Prompt], PromptEncoding]  # prompt → processor output (a step's memo, or an EncodingCache's get)
+
+
+def step_encoder(policy: Policy, template: str) -> Encode:
     """``encode_prompt`` memoized by prompt id, for one training step: generation and the update see the same
     prompts, so each is encoded once; the memo goes away with the step (a run-long cache of every prompt would hold
     ≈ 0.4 MB of pixels per prompt)."""

@@ -8,12 +8,12 @@ Greedy decoding (``temperature == 0``) records log-probs at temperature 1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
-from npo_bench.policy.batching import PromptEncoding, collate, encode_prompt
+from npo_bench.policy.batching import Encode, collate, encode_prompt
 from npo_bench.policy.loading import Policy
 from npo_bench.types import Prompt, Trajectory
 
@@ -87,7 +87,7 @@ def sample(
     batch_size: int = 256,
     source: str = "policy",
     top_k: int = 0,
-    encode: Callable[[Prompt], PromptEncoding] | None = None,
+    encode: Encode | None = None,
 ) -> list[list[Trajectory]]:
     """``n`` responses per prompt; returns one list of ``n`` trajectories per prompt, in order.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +20,14 @@ from npo_bench.config import RunConfig, TrainerConfig
 from npo_bench.grpo.advantages import group_advantages
 from npo_bench.grpo.groups import MixedGroup
 from npo_bench.grpo.losses import LOSS_AGGREGATIONS, LossInputs, LossSettings, k3_kl, mixed_loss
-from npo_bench.policy.batching import PromptEncoding, collate, encode_prompt
+from npo_bench.policy.batching import Encode, PromptEncoding, collate, encode_prompt
 from npo_bench.policy.loading import Policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Group, Prompt, Trajectory
 
+
 # ---- generate ------------------------------------------------------------------------------------------------------
-Encode = Callable[[Prompt], PromptEncoding]  # prompt → processor output; the backend passes its EncodingCache
-
-
 def generate(
     policy: Policy, prompts: Sequence[Prompt], config: RunConfig, source: str = "policy", encode: Encode | None = None
 ) -> list[Group]:
@@ -208,12 +206,7 @@ def _update_on(
         batch = collate([rows.encodings[i] for i in micro], [rows.responses[i] for i in micro], policy.pad_id)
         mask = batch.response_mask.to(policy.device)  # (m, R)
         stats = response_token_stats(policy, batch, config.rollout.temperature, with_entropy=True)
-        if old_logprobs is None:
-            old = stats.logprobs.detach()
-        else:
-            old = torch.zeros_like(mask)
-            for row, i in enumerate(micro):
-                old[row, : old_logprobs[i].shape[0]] = old_logprobs[i].to(policy.device)
+        old = stats.logprobs.detach() if old_logprobs is None else _padded([old_logprobs[i] for i in micro], mask)
         inputs = LossInputs(
             logprobs=stats.logprobs,
             old_logprobs=old,
