@@ -32,6 +32,16 @@ def test_uniform_group_gets_zero_advantage():
     assert mean_std_advantages(torch.zeros(8)).abs().max().item() == 0.0
 
 
+@pytest.mark.parametrize("reward", [0.1, 0.3, 0.7, 1 / 3])
+@pytest.mark.parametrize("size", [8, 9, 18])
+def test_equal_non_dyadic_rewards_get_exactly_zero(reward, size):
+    # e.g. all wrong but well formatted with trainer.format_weight = 0.1: the literal formula leaves a rounding
+    # residue that the std normalisation blows up (|Â| = 0.056 for eight rewards of 0.7).
+    rewards = torch.full((size,), reward)
+    assert mean_std_advantages(rewards).tolist() == [0.0] * size
+    assert mean_advantages(rewards).tolist() == [0.0] * size
+
+
 def test_mean_only_has_no_std_normalisation():
     adv = mean_advantages(torch.tensor([1.0, 0.0, 0.0, 0.0]))
     assert adv.tolist() == pytest.approx([0.75, -0.25, -0.25, -0.25])
