@@ -25,6 +25,7 @@ from npo_bench.policy.loading import Policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Group, Prompt, Trajectory
+from npo_bench.verify.format import well_formed
 
 
 # ---- generate ------------------------------------------------------------------------------------------------------
@@ -311,6 +312,8 @@ def rollout_metrics(groups: Sequence[Group], mixed: Sequence[MixedGroup], max_ne
         "response/length_mean": sum(lengths) / max(len(lengths), 1),
         "response/tokens": float(sum(lengths)),
         "response/truncated_frac": sum(length >= max_new_tokens for length in lengths) / max(len(lengths), 1),
+        # one <think> then one <answer>: a falling value flags format drift (answer "revisions" growing to the cap)
+        "response/well_formed_frac": sum(well_formed(t.text) for t in trajectories) / max(len(trajectories), 1),
         "guidance/injected_frac": sum(m.injected for m in mixed) / total_rows,
         "guidance/groups_injected_frac": sum(m.injected > 0 for m in mixed) / n_groups,
     }
