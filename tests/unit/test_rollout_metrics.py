@@ -1,9 +1,11 @@
 """The per-step rollout statistics against hand-counted values."""
 
+import dataclasses
+
 import pytest
-import torch
 
 from npo_bench.grpo.groups import apply_injections
+from npo_bench.testing import make_trajectory
 from npo_bench.trainer.step import rollout_metrics
 from npo_bench.types import Group, Injection, Prompt, Trajectory
 
@@ -12,8 +14,7 @@ REVISION = "<think>j</think><answer>1</think><answer>2</think><answer>2</answer>
 
 
 def _trajectory(text: str, length: int, correct: bool, source: str = "policy") -> Trajectory:
-    ids = torch.arange(length)
-    return Trajectory("p", ids, text, None, reward=float(correct), correct=correct, source=source)
+    return dataclasses.replace(make_trajectory("p", correct, source, length), text=text)
 
 
 def _groups() -> list[Group]:
