@@ -6,12 +6,14 @@ response lengths), otherwise the random-init model (responses run to the length 
 
 ``--against KEY=VALUE`` (repeatable) times a second configuration side by side in the same process: the two
 trainers take turns step by step, so a busy machine slows both alike, and the table adds the speed-up of this
-configuration over the other (> 1: this one is faster).
+configuration over the other (> 1: this one is faster). Both start from this configuration's base, even when the
+other's settings would key a different warm-up (``model.decoder`` does).
 
     python perf/step_throughput.py                       # tiny-cpu, 10 timed steps after 2 warm-up steps
     python perf/step_throughput.py --preset micro --steps 5 --set rollout.n=4
     python perf/step_throughput.py --against model.dedup_images=false   # what image dedup buys
     python perf/step_throughput.py --against trainer.skip_zero_advantage=false   # what skipping Â = 0 rows buys
+    python perf/step_throughput.py --against model.decoder=generate   # what the compact decoder buys
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def main() -> None:
     if args.against:
         variants["against"] = args.overrides + args.against
     with tempfile.TemporaryDirectory() as tmp:
-        trainers = {name: _trainer(args.preset, overrides, Path(tmp) / name) for name, overrides in variants.items()}
+        base = _base(resolve(args.preset, overrides=args.overrides))  # both start from this configuration's base
+        trainers = {
+            name: _trainer(args.preset, overrides, Path(tmp) / name, base) for name, overrides in variants.items()
+        }
         for backend, _, _ in trainers.values():
             backend.train(args.warmup_steps)
         timings: dict[str, list] = {name: [] for name in trainers}
@@ -79,14 +84,18 @@ def main() -> None:
     print(f"peak memory        {peak_rss_mib:,.0f} MiB RSS (whole process){cuda}")
 
 
-def _trainer(preset: str, overrides: list[str], run_root: Path):
-    config = resolve(preset, overrides=overrides)
+def _base(config) -> tuple[Path, str]:
+    """The cached warm-up base of ``config`` when it exists, else its random-init model; and which it is."""
     cached = cache_root(config) / "warmup" / warmup_key(config)
-    base, kind = (
-        (cached, "warm-up base") if (cached / REPORT_FILE).exists() else (initial_model_dir(config), "random init")
-    )
+    return (cached, "warm-up base") if (cached / REPORT_FILE).exists() else (initial_model_dir(config), "random init")
+
+
+def _trainer(preset: str, overrides: list[str], run_root: Path, base: tuple[Path, str] | None = None):
+    """A backend for ``preset`` + ``overrides``, started from ``base`` (default: its own, see ``_base``)."""
+    config = resolve(preset, overrides=overrides)
+    model_dir, kind = base or _base(config)
     run = RunDir.create(run_root, {}, {}, config.seed)
-    return EmbeddedBackend(config, run, base), config, kind
+    return EmbeddedBackend(config, run, model_dir), config, kind
 
 
 def _measures(rows: list) -> dict[str, float]:

@@ -8,7 +8,7 @@ per-sample images concatenated in row order, as the Qwen-VL models expect.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -69,7 +69,7 @@ def encode_prompt(policy: Policy, prompt: Prompt, template: str) -> PromptEncodi
             image_grid_thw=out.get("image_grid_thw"),
         )
     ids = policy.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    ids = ids["input_ids"] if isinstance(ids, dict) else ids
+    ids = ids["input_ids"] if isinstance(ids, Mapping) else ids  # transformers 5 returns a BatchEncoding (a UserDict)
     return PromptEncoding(torch.tensor(ids, dtype=torch.long), None, None, None)
 
 

@@ -22,6 +22,7 @@ from npo_bench.policy.processor import PROCESSORS
 hf_logging.disable_progress_bar()  # per-shard load/save bars would drown our own progress display
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DECODERS = ("compact", "generate")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Policy:
     eos_ids: list[int] = field(default_factory=list)
     pad_id: int = 0
     suppress_ids: list[int] = field(default_factory=list)  # special tokens the policy must never sample
+    decoder: str = "compact"  # compact (npo_bench.policy.decode, where supported) | generate (HF generate)
 
     @property
     def device(self) -> torch.device:
@@ -74,10 +76,12 @@ def load_policy(
     min_pixels: int | None = None,
     max_pixels: int | None = None,
     dedup_images: bool = True,
+    decoder: str = "compact",
 ) -> Policy:
     """Load model + processor from ``path`` (never from the hub).
 
     ``dedup_images`` makes the vision tower encode each distinct image of a batch once (:mod:`image_dedup`).
+    ``decoder`` picks the sampling loop (:mod:`npo_bench.policy.sampling`).
     """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig
 
@@ -85,6 +89,8 @@ def load_policy(
     model_type = read_model_type(path)
     if dtype not in DTYPES:
         raise UserError(f"model.dtype={dtype!r} is not supported", hint=f"known: {', '.join(DTYPES)}")
+    if decoder not in DECODERS:
+        raise UserError(f"model.decoder={decoder!r} is not supported", hint=f"known: {', '.join(DECODERS)}")
     kwargs = {"dtype": DTYPES[dtype], "attn_implementation": attn_implementation, "local_files_only": True}
     try:
         if model_type in PROCESSORS:
@@ -117,11 +123,12 @@ def load_policy(
         eos_ids=_eos_ids(path, tokenizer, GenerationConfig),
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
         suppress_ids=_suppress_ids(tokenizer),
+        decoder=decoder,
     )
 
 
 def load_policy_for(path: str | Path, model: Any) -> Policy:
-    """``load_policy`` with the settings of a ``ModelConfig`` (device, dtype, attention, pixels, image dedup)."""
+    """``load_policy`` with a ``ModelConfig``'s settings (device, dtype, attention, pixels, image dedup, decoder)."""
     return load_policy(
         path,
         model.device,
@@ -130,6 +137,7 @@ def load_policy_for(path: str | Path, model: Any) -> Policy:
         model.min_pixels,
         model.max_pixels,
         model.dedup_images,
+        model.decoder,
     )
 
 

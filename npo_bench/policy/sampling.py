@@ -1,9 +1,11 @@
-"""Batched sampling with HF ``generate`` that returns the behaviour log-prob of every sampled token.
+"""Batched sampling that returns the behaviour log-prob of every sampled token.
 
-Temperature, top-k and top-p are applied by our own logits processor (the last one in the chain, with HF's own warpers
-disabled), which also records ``log softmax`` of the final scores — the exact distribution the token was drawn from.
-Only the previous step's distribution is kept, (B, V) floats, so memory does not grow with the response length.
-Greedy decoding (``temperature == 0``) records log-probs at temperature 1.
+Two decoders give the same distribution: ``compact`` (:mod:`npo_bench.policy.decode`, the default where the
+architecture allows) and HF ``generate``. Under ``generate``, temperature, top-k and top-p are applied by our own
+logits processor (the last one in the chain, with HF's own warpers disabled), which also records ``log softmax`` of
+the final scores — the exact distribution the token was drawn from. Only the previous step's distribution is kept,
+(B, V) floats, so memory does not grow with the response length. Greedy decoding (``temperature == 0``) records
+log-probs at temperature 1.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
-from npo_bench.policy.batching import Encode, collate, encode_prompt
+from npo_bench.policy.batching import Encode, PromptEncoding, collate, encode_prompt
+from npo_bench.policy.decode import decode, supports_compact_decoding, warp_function, warp_scores
 from npo_bench.policy.loading import Policy
 from npo_bench.types import Prompt, Trajectory
 
@@ -32,13 +35,7 @@ class WarpAndRecord(LogitsProcessor):
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if self.previous is not None:
             self._record(input_ids[:, -1])
-        if self.temperature > 0:
-            scores = scores / self.temperature
-            if 0 < self.top_k < scores.shape[-1]:
-                kth = torch.topk(scores, self.top_k, dim=-1).values[..., -1:]  # (B, 1)
-                scores = scores.masked_fill(scores < kth, float("-inf"))
-            if self.top_p < 1.0:
-                scores = _top_p_filter(scores, self.top_p)
+        scores = warp_scores(scores, self.temperature, self.top_p, self.top_k)
         self.previous = torch.log_softmax(scores.float(), dim=-1)
         return scores
 
@@ -53,15 +50,6 @@ class WarpAndRecord(LogitsProcessor):
         if not self.recorded:
             return torch.zeros((sequences.shape[0], 0))
         return torch.stack(self.recorded, dim=1).cpu()
-
-
-def _top_p_filter(scores: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Keep the smallest set of tokens whose probability mass reaches ``top_p`` (at least one)."""
-    sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
-    cumulative = sorted_scores.softmax(-1).cumsum(-1)
-    drop_sorted = cumulative - sorted_scores.softmax(-1) >= top_p  # mass before this token already reaches top_p
-    drop = drop_sorted.scatter(-1, order, drop_sorted)
-    return scores.masked_fill(drop, float("-inf"))
 
 
 def _trim_at_eos(
@@ -91,45 +79,61 @@ def sample(
 ) -> list[list[Trajectory]]:
     """``n`` responses per prompt; returns one list of ``n`` trajectories per prompt, in order.
 
-    Rows are generated in chunks of ``batch_size`` sequences. Randomness comes from torch's global RNG, so a
-    checkpoint that restores the RNG state replays identical samples.
+    Rows are generated in chunks of about ``batch_size`` sequences (whole groups of ``n``), with the policy's decoder:
+    ``compact`` (:mod:`npo_bench.policy.decode`) where the architecture supports it, else HF ``generate``.
+    Randomness comes from torch's global RNG, so a checkpoint that restores the RNG state replays identical samples.
     """
     policy.model.eval()
     encodings = [encode(p) if encode is not None else encode_prompt(policy, p, template) for p in prompts]
-    rows = [(i, enc) for i, enc in enumerate(encodings) for _ in range(n)]
-    results: list[list[Trajectory]] = [[] for _ in prompts]
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        batch = collate([enc for _, enc in chunk], None, policy.pad_id)
-        recorder = WarpAndRecord(temperature, top_p, batch.prompt_width, top_k)
-        config = GenerationConfig(
-            do_sample=temperature > 0,
-            temperature=1.0,
-            top_p=1.0,
-            top_k=0,
-            max_new_tokens=max_new_tokens,
-            eos_token_id=policy.eos_ids,
-            pad_token_id=policy.pad_id,
-            suppress_tokens=policy.suppress_ids or None,
-        )
-        sequences = policy.model.generate(
-            **batch.model_inputs(policy.device),
-            generation_config=config,
-            logits_processor=LogitsProcessorList([recorder]),
-        )
-        sequences = sequences.cpu()
-        logprobs = recorder.finish(sequences)  # (b, R)
-        generated = sequences[:, batch.prompt_width :]  # (b, R)
-        for (prompt_index, _), tokens, token_logprobs in zip(chunk, generated, logprobs, strict=True):
-            tokens, token_logprobs = _trim_at_eos(tokens, token_logprobs, policy.eos_ids)
-            text = policy.tokenizer.decode(tokens, skip_special_tokens=True)
-            results[prompt_index].append(
-                Trajectory(
-                    prompt_id=prompts[prompt_index].id,
-                    response_ids=tokens,
-                    text=text,
-                    logprobs=token_logprobs,
-                    source=source,
-                )
-            )
+    generate = _decode_compact if policy.decoder == "compact" and supports_compact_decoding(policy) else _decode_hf
+    per_chunk = max(1, batch_size // n)
+    results: list[list[Trajectory]] = []
+    for start in range(0, len(prompts), per_chunk):
+        chunk = encodings[start : start + per_chunk]
+        tokens, logprobs = generate(policy, chunk, n, temperature, top_p, top_k, max_new_tokens)  # (c·n, R) each
+        for offset, prompt in enumerate(prompts[start : start + per_chunk]):
+            rows = range(offset * n, (offset + 1) * n)
+            results.append([_trajectory(policy, prompt, tokens[r], logprobs[r], source) for r in rows])
     return results
+
+
+def _decode_compact(
+    policy: Policy, encodings: Sequence[PromptEncoding], n: int, temperature: float, top_p: float, top_k: int, R: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(c·n, R) tokens and log-probs, n consecutive rows per prompt."""
+    batch = collate(encodings, None, policy.pad_id)
+    decoded = decode(policy, batch, n, R, warp_function(temperature, top_p, top_k), greedy=temperature <= 0)
+    return decoded.tokens, decoded.logprobs
+
+
+def _decode_hf(
+    policy: Policy, encodings: Sequence[PromptEncoding], n: int, temperature: float, top_p: float, top_k: int, R: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """HF ``generate`` on every row (n copies of each prompt), our warper last in the chain recording log-probs."""
+    batch = collate([enc for enc in encodings for _ in range(n)], None, policy.pad_id)
+    recorder = WarpAndRecord(temperature, top_p, batch.prompt_width, top_k)
+    config = GenerationConfig(
+        do_sample=temperature > 0,
+        temperature=1.0,
+        top_p=1.0,
+        top_k=0,
+        max_new_tokens=R,
+        eos_token_id=policy.eos_ids,
+        pad_token_id=policy.pad_id,
+        suppress_tokens=policy.suppress_ids or None,
+    )
+    sequences = policy.model.generate(
+        **batch.model_inputs(policy.device),
+        generation_config=config,
+        logits_processor=LogitsProcessorList([recorder]),
+    )
+    sequences = sequences.cpu()
+    return sequences[:, batch.prompt_width :], recorder.finish(sequences)  # (b, R) each
+
+
+def _trajectory(
+    policy: Policy, prompt: Prompt, tokens: torch.Tensor, logprobs: torch.Tensor, source: str
+) -> Trajectory:
+    tokens, logprobs = _trim_at_eos(tokens, logprobs, policy.eos_ids)
+    text = policy.tokenizer.decode(tokens, skip_special_tokens=True)
+    return Trajectory(prompt_id=prompt.id, response_ids=tokens, text=text, logprobs=logprobs, source=source)

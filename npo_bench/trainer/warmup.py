@@ -2,8 +2,9 @@
 
 The base checkpoint must be weak in the way NPO targets (§3.5: early bootstrapping from a base that fails many
 prompts): an overall train pass rate of 10–40% with ≥ 30% of train prompts at 0 of n. Training stops at the first
-probe whose pass rate reaches ``warmup.target_pass_rate``; the final regime is then measured on
-``warmup.report_prompts`` train prompts × n samples and written to ``warmup.json`` next to the weights.
+probe whose pass rate reaches ``warmup.target_pass_rate`` (or after ``warmup.max_steps`` when that is empty); the
+final regime is then measured on ``warmup.report_prompts`` train prompts × n samples and written to ``warmup.json``
+next to the weights.
 Everything is seeded, so the same config gives the same base checkpoint; the cache key is the hash of every input.
 """
 
@@ -154,7 +155,7 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
             rates = pass_rates(policy, probe, config, w.probe_samples, benchmark)
             probe_rate = sum(rates) / len(rates)
             log(f"warm-up step {steps}: loss {float(loss.detach()):.3f}, probe pass rate {probe_rate:.3f}")
-            if probe_rate >= w.target_pass_rate:
+            if w.target_pass_rate is not None and probe_rate >= w.target_pass_rate:
                 break
     report_prompts = train_prompts[: w.report_prompts]
     rates = pass_rates(policy, report_prompts, config, config.rollout.n, benchmark)

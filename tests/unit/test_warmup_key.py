@@ -19,3 +19,9 @@ def test_evaluation_and_thread_settings_reuse_the_cached_base(override):
 )
 def test_settings_that_shape_the_base_change_the_key(override):
     assert warmup_key(resolve("tiny-cpu", overrides=[override])) != warmup_key(resolve("tiny-cpu"))
+
+
+def test_the_decoder_keys_the_base():
+    """The two decoders sample the same distribution with different random draws, so the warm-up's probe (and the
+    step it stops at) can differ: a base built with one is not reused for the other."""
+    assert warmup_key(resolve("tiny-cpu", overrides=["model.decoder=generate"])) != warmup_key(resolve("tiny-cpu"))

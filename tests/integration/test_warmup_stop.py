@@ -1,0 +1,37 @@
+"""When the SFT warm-up stops: at the first probe that reaches ``warmup.target_pass_rate``, or after
+``warmup.max_steps`` when the target is empty (the tiny-cpu preset's fixed step count)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from npo_bench.config import resolve
+from npo_bench.trainer import warmup
+
+
+@pytest.mark.parametrize("target,steps", [("0.3", 2), ("0.9", 4), ("null", 4)])
+def test_warmup_stops_at_the_target_probe_or_after_max_steps(tmp_path, monkeypatch, target, steps):
+    probes = []
+
+    def fake_pass_rates(policy, prompts, config, n, benchmark):
+        probes.append(len(prompts))
+        return [0.5] * len(prompts)  # every probe (and the report) sees a pass rate of 0.5
+
+    monkeypatch.setattr(warmup, "pass_rates", fake_pass_rates)
+    config = resolve(
+        "micro",
+        overrides=[
+            "warmup.max_steps=4",
+            "warmup.check_every=2",
+            f"warmup.target_pass_rate={target}",
+            "warmup.report_prompts=12",
+        ],
+    )
+    config.cache_dir = str(tmp_path)
+    report = warmup.run_warmup(config, tmp_path / "base", log=lambda line: None)
+    assert report["steps"] == steps
+    assert probes == [8] * (steps // 2) + [12]  # the probes (probe_prompts 8), then the report
+    assert json.loads((tmp_path / "base" / warmup.REPORT_FILE).read_text())["steps"] == steps
+    assert report["train_pass_rate"] == 0.5 and report["train_zero_frac"] == 0.0
