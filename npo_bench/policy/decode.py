@@ -15,7 +15,8 @@ the batch never shrinks:
 * text-only models: ``attention_mask.cumsum(-1) - 1`` over the prompt (what ``generate`` computes), then the
   number of prompt tokens + t for generated token t;
 * Qwen-VL models (M-RoPE): the model's ``get_rope_index`` for the prompt, then ``max prompt position + 1 + t`` on
-  all three axes, as for any text that follows the image.
+  all three axes, as for any text that follows the image (a prompt without image: the text positions on all three
+  axes, as ``generate`` gives it).
 
 Other architectures are not supported here; :func:`supports_compact_decoding` says so and the sampler falls back
 to ``generate``. ``tests/unit/test_decode.py`` checks this loop against ``generate`` on both model kinds.
@@ -142,6 +143,8 @@ def _prompt_positions(policy: Policy, inputs: dict[str, torch.Tensor]) -> tuple[
     text_positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)  # (B, P)
     if not policy.is_vlm:
         return text_positions, mask.sum(-1)
+    if "image_grid_thw" not in inputs:  # a text-only prompt to an M-RoPE model: text positions on all three axes
+        return text_positions.unsqueeze(0).expand(3, -1, -1), mask.sum(-1)
     get_rope_index = _inner_model(policy.model).get_rope_index
     accepted = inspect.signature(get_rope_index).parameters
     keyword = {k: v for k, v in inputs.items() if k in accepted and k not in ("input_ids", "pixel_values")}

@@ -123,6 +123,20 @@ def test_greedy_compact_decoding_equals_generate_while_rows_leave(case):
     assert len(decode_rows) == max(t.length for g in got for t in g) - 1  # no forward after the last token
 
 
+def test_text_only_prompts_to_a_vision_model_decode_as_with_generate(case):
+    """MMStar's text-only twins reach a VLM without an image: M-RoPE then has only text positions."""
+    model_dir, prompts = case
+    if prompts is TEXT_PROMPTS:
+        pytest.skip("the text-only model is covered above")
+    policy = _with_early_stops(_load(model_dir), TEXT_PROMPTS)
+    expected = sample(dataclasses.replace(policy, decoder="generate"), TEXT_PROMPTS, 2, 0.0, 1.0, LENGTH, "{question}")
+    got = sample(policy, TEXT_PROMPTS, 2, 0.0, 1.0, LENGTH, "{question}")
+    assert len({t.length for g in expected for t in g}) >= 2
+    for want, have in zip((t for g in expected for t in g), (t for g in got for t in g), strict=True):
+        assert torch.equal(have.response_ids, want.response_ids)
+        assert torch.allclose(have.logprobs, want.logprobs, atol=1e-5)
+
+
 def test_sampled_rows_keep_their_prompt_order_and_logprobs(case):
     """At T = 1 the compact decoder's recorded log-probs equal teacher-forced ones, row by row, so each row is
     really the continuation of the prompt it is filed under."""
