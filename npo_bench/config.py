@@ -64,6 +64,9 @@ class ModelConfig:
         "sampling loop: compact (prefills each prompt once, drops finished rows; text LMs and Qwen-VL, "
         "else falls back) | generate (HF generate)",
     )
+    share_prompt_forward: bool = _f(
+        False, "teacher forcing runs each distinct prompt of a batch once, its KV cache shared by the n rows (exact)"
+    )
 
 
 @dataclass

@@ -35,6 +35,7 @@ class SequenceBatch:
     mm_token_type_ids: torch.Tensor | None  # (B, P + R)
     pixel_values: torch.Tensor | None  # (sum of patches, patch_dim)
     image_grid_thw: torch.Tensor | None  # (B, 3)
+    prompt_of_row: tuple[int, ...] | None = None  # per row: the first row with the same PromptEncoding object
 
     def model_inputs(self, device: torch.device) -> dict[str, torch.Tensor]:
         inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
@@ -142,4 +143,11 @@ def collate(
         mm_token_type_ids=mm_types if with_images else None,
         pixel_values=torch.cat([e.pixel_values for e in with_images]) if with_images else None,
         image_grid_thw=torch.cat([e.image_grid_thw for e in with_images]) if with_images else None,
+        prompt_of_row=_first_row_of_each_encoding(encodings),
     )
+
+
+def _first_row_of_each_encoding(encodings: Sequence[PromptEncoding]) -> tuple[int, ...]:
+    """Rows that hold the same encoding object hold the same prompt (one object per prompt and step)."""
+    first: dict[int, int] = {}
+    return tuple(first.setdefault(id(e), row) for row, e in enumerate(encodings))

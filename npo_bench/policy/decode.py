@@ -44,7 +44,7 @@ class Decoded:
 
 def supports_compact_decoding(policy: Policy) -> bool:
     """True when this loop knows how to give the model its position ids (text LMs and Qwen-VL M-RoPE models)."""
-    if not _cache_argument(policy.model):
+    if not cache_argument(policy.model):
         return False
     return not policy.is_vlm or callable(getattr(_inner_model(policy.model), "get_rope_index", None))
 
@@ -71,15 +71,15 @@ def decode(
 
     model, device = policy.model, policy.device
     inputs = batch.model_inputs(device)
-    prompt_positions, next_position = _prompt_positions(policy, inputs)  # (k, U, P) or (U, P), (U,)
-    cache, cache_name = DynamicCache(), _cache_argument(model)
-    out = model(**inputs, position_ids=prompt_positions, use_cache=True, logits_to_keep=1, **{cache_name: cache})
+    positions, next_position = prompt_positions(policy, inputs)  # (k, U, P) or (U, P), (U,)
+    cache, cache_name = DynamicCache(), cache_argument(model)
+    out = model(**inputs, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_name: cache})
     logits = out.logits[:, -1, :].repeat_interleave(n, dim=0)  # (B, V), B = U·n
     if n > 1:
         cache.batch_repeat_interleave(n)
     attention = inputs["attention_mask"].repeat_interleave(n, dim=0)  # (b, P + t) of the rows still in the batch
     next_position = next_position.repeat_interleave(n)  # (B,)
-    rope_axes = prompt_positions.shape[0] if prompt_positions.dim() == 3 else 0
+    rope_axes = positions.shape[0] if positions.dim() == 3 else 0
     rows = logits.shape[0]
     eos = torch.tensor(policy.eos_ids, device=device, dtype=torch.long)
     suppress = list(policy.suppress_ids)
@@ -137,7 +137,7 @@ def sample_tokens(log_probs: torch.Tensor) -> torch.Tensor:
     return torch.minimum(drawn, last_with_mass)
 
 
-def _prompt_positions(policy: Policy, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def prompt_positions(policy: Policy, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Position ids of the prompt — (B, P) for text models, (3, B, P) for M-RoPE — and each row's next position."""
     mask = inputs["attention_mask"]  # (B, P)
     text_positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)  # (B, P)
@@ -157,7 +157,7 @@ def _inner_model(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "model", model)
 
 
-def _cache_argument(model: torch.nn.Module) -> str | None:
+def cache_argument(model: torch.nn.Module) -> str | None:
     """The forward's name for the KV cache: ``cache`` since transformers 5.2x, ``past_key_values`` before."""
     parameters = inspect.signature(model.forward).parameters
     return next((name for name in ("cache", "past_key_values") if name in parameters), None)

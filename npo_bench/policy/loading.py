@@ -38,6 +38,7 @@ class Policy:
     pad_id: int = 0
     suppress_ids: list[int] = field(default_factory=list)  # special tokens the policy must never sample
     decoder: str = "compact"  # compact (npo_bench.policy.decode, where supported) | generate (HF generate)
+    share_prompts: bool = False  # teacher forcing runs each distinct prompt of a batch once (policy.shared_prompt)
 
     @property
     def device(self) -> torch.device:
@@ -77,11 +78,13 @@ def load_policy(
     max_pixels: int | None = None,
     dedup_images: bool = True,
     decoder: str = "compact",
+    share_prompts: bool = False,
 ) -> Policy:
     """Load model + processor from ``path`` (never from the hub).
 
     ``dedup_images`` makes the vision tower encode each distinct image of a batch once (:mod:`image_dedup`).
-    ``decoder`` picks the sampling loop (:mod:`npo_bench.policy.sampling`).
+    ``decoder`` picks the sampling loop (:mod:`npo_bench.policy.sampling`); ``share_prompts`` runs each distinct
+    prompt of a teacher-forced batch once (:mod:`npo_bench.policy.shared_prompt`).
     """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig
 
@@ -124,6 +127,7 @@ def load_policy(
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
         suppress_ids=_suppress_ids(tokenizer),
         decoder=decoder,
+        share_prompts=share_prompts,
     )
 
 
@@ -138,6 +142,7 @@ def load_policy_for(path: str | Path, model: Any) -> Policy:
         model.max_pixels,
         model.dedup_images,
         model.decoder,
+        model.share_prompt_forward,
     )
 
 

@@ -9,6 +9,7 @@ import torch
 
 from npo_bench.policy.batching import SequenceBatch
 from npo_bench.policy.loading import Policy
+from npo_bench.policy.shared_prompt import can_share_prompts, shared_prompt_logits
 
 _NO_MASS = -1e9  # finite, so that 0 · log 0 stays 0 in the entropy
 
@@ -20,7 +21,11 @@ class TokenStats:
 
 
 def response_logits(policy: Policy, batch: SequenceBatch) -> torch.Tensor:
-    """(B, R, V) logits predicting each response token (column P-1+j predicts token P+j)."""
+    """(B, R, V) logits predicting each response token (column P-1+j predicts token P+j).
+
+    With ``policy.share_prompts`` each distinct prompt of the batch runs once (:mod:`shared_prompt`)."""
+    if policy.share_prompts and can_share_prompts(policy, batch):
+        return shared_prompt_logits(policy, batch)
     resp_width = batch.response_mask.shape[1]
     out = policy.model(**batch.model_inputs(policy.device), logits_to_keep=resp_width + 1, use_cache=False)
     return out.logits[:, :-1, :]  # drop the prediction after the last token

@@ -46,7 +46,7 @@ def cache_root(config: RunConfig) -> Path:
 # whether repeated images are encoded once (both only change the floating-point summation order). Leaving them out
 # of the key lets ``--set task.test_split=val`` or ``--set model.threads=1`` reuse the cached warm-up instead of
 # silently training a new one.
-_NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images"), "task": ("test_split", "test_size")}
+_NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images", "share_prompt_forward"), "task": ("test_split", "test_size")}
 
 
 def warmup_key(config: RunConfig) -> str:

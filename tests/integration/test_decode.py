@@ -1,5 +1,7 @@
-"""The compact decoder (npo_bench/policy/decode.py) against HF ``generate``, on the three tiny Qwen-VL architectures and
-a text-only Qwen3: same greedy tokens and log-probs while rows leave the batch at different lengths."""
+"""Prompts run once over a KV cache, on the three tiny Qwen-VL architectures and a text-only Qwen3: the compact
+decoder (npo_bench/policy/decode.py) against HF ``generate`` — same greedy tokens and log-probs while rows leave the
+batch at different lengths — and the shared prompt forward (npo_bench/policy/shared_prompt.py) against the plain
+teacher-forced forward."""
 
 import dataclasses
 
@@ -188,3 +190,39 @@ def test_a_uniform_rounded_up_to_the_total_mass_falls_back_to_the_last_token_wit
     log_probs = torch.tensor([[0.6, 0.4, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]).log()
     monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.ones(shape, dtype=kw.get("dtype")))
     assert sample_tokens(log_probs).tolist() == [1, 3]
+
+
+def test_shared_prompt_forward_gives_the_plain_forward_log_probs_and_gradients(case):
+    """``model.share_prompt_forward``: each distinct prompt runs once and its KV cache serves its rows; log-probs,
+    entropies and the gradient of a loss over them equal the plain forward's (npo_bench/policy/shared_prompt.py)."""
+    from npo_bench.policy.batching import collate, encode_prompt
+    from npo_bench.policy.logprobs import response_token_stats
+
+    model_dir, prompts = case
+    encodings = [encode_prompt(_load(model_dir), p, "{question}") for p in prompts[:3]]
+    generator = torch.Generator().manual_seed(1)
+    rows = [enc for enc in encodings for _ in range(3)] + [encodings[1]]  # 10 rows, 3 distinct prompts
+    responses = [torch.randint(10, 200, (int(torch.randint(1, 9, (1,), generator=generator)),), generator=generator)]
+    responses += [torch.randint(10, 200, (1 + i % 7,), generator=generator) for i in range(len(rows) - 1)]
+    batch = collate(rows, responses, 0)
+    assert batch.prompt_of_row == (0, 0, 0, 3, 3, 3, 6, 6, 6, 3)
+
+    results = {}
+    for share in (False, True):
+        policy = dataclasses.replace(_load(model_dir), share_prompts=share)
+        policy.model.train()
+        calls = RowCounter(policy.model)
+        stats = response_token_stats(policy, batch, 1.0, with_entropy=True)
+        calls.handle.remove()
+        (stats.logprobs.sum() + 0.1 * stats.entropy.sum()).backward()
+        gradients = {name: p.grad.clone() for name, p in policy.model.named_parameters() if p.grad is not None}
+        results[share] = (stats.logprobs.detach(), stats.entropy.detach(), gradients, calls.rows)
+
+    plain, shared = results[False], results[True]
+    assert plain[3] == [10] and shared[3] == [3, 10]  # the prompt pass saw 3 rows, the response pass 10
+    assert torch.allclose(shared[0], plain[0], atol=1e-5)
+    assert torch.allclose(shared[1], plain[1], atol=1e-5)
+    assert shared[2].keys() == plain[2].keys()
+    for name, gradient in plain[2].items():
+        scale = float(gradient.abs().max())
+        assert float((shared[2][name] - gradient).abs().max()) <= 1e-4 * max(scale, 1.0), name

@@ -8,7 +8,10 @@ from npo_bench.config import resolve
 from npo_bench.trainer.warmup import warmup_key
 
 
-@pytest.mark.parametrize("override", ["model.threads=1", "task.test_split=val", "task.test_size=100"])
+@pytest.mark.parametrize(
+    "override",
+    ["model.threads=1", "task.test_split=val", "task.test_size=100", "model.share_prompt_forward=true"],
+)
 def test_evaluation_and_thread_settings_reuse_the_cached_base(override):
     assert warmup_key(resolve("tiny-cpu", overrides=[override])) == warmup_key(resolve("tiny-cpu"))
 
