@@ -65,7 +65,7 @@ class ModelConfig:
         "else falls back) | generate (HF generate)",
     )
     share_prompt_forward: bool = _f(
-        False, "teacher forcing runs each distinct prompt of a batch once, its KV cache shared by the n rows (exact)"
+        True, "teacher forcing runs each distinct prompt of a batch once, its KV cache shared by the n rows (exact)"
     )
 
 

@@ -38,7 +38,7 @@ class Policy:
     pad_id: int = 0
     suppress_ids: list[int] = field(default_factory=list)  # special tokens the policy must never sample
     decoder: str = "compact"  # compact (npo_bench.policy.decode, where supported) | generate (HF generate)
-    share_prompts: bool = False  # teacher forcing runs each distinct prompt of a batch once (policy.shared_prompt)
+    share_prompts: bool = True  # teacher forcing runs each distinct prompt of a batch once (policy.shared_prompt)
 
     @property
     def device(self) -> torch.device:
@@ -78,7 +78,7 @@ def load_policy(
     max_pixels: int | None = None,
     dedup_images: bool = True,
     decoder: str = "compact",
-    share_prompts: bool = False,
+    share_prompts: bool = True,
 ) -> Policy:
     """Load model + processor from ``path`` (never from the hub).
 
