@@ -72,7 +72,7 @@ def decode(
     model, device = policy.model, policy.device
     inputs = batch.model_inputs(device)
     positions, next_position = prompt_positions(policy, inputs)  # (k, U, P) or (U, P), (U,)
-    cache, cache_name = DynamicCache(), cache_argument(model)
+    cache, cache_name = DynamicCache(config=model.config), cache_argument(model)
     out = model(**inputs, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_name: cache})
     logits = out.logits[:, -1, :].repeat_interleave(n, dim=0)  # (B, V), B = U·n
     if n > 1:

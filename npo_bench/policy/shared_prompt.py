@@ -40,7 +40,7 @@ def shared_prompt_logits(policy: Policy, batch: SequenceBatch) -> torch.Tensor:
     owner = torch.tensor([slot[row] for row in batch.prompt_of_row], device=device)  # (B,) distinct prompt of a row
     prompt_inputs = _prompt_inputs(batch, firsts, device)
     positions, next_position = prompt_positions(policy, prompt_inputs)  # (k, U, P) or (U, P), (U,)
-    cache, cache_name = DynamicCache(), cache_argument(policy.model)
+    cache, cache_name = DynamicCache(config=policy.model.config), cache_argument(policy.model)
     prompt_out = policy.model(
         **prompt_inputs, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_name: cache}
     )
