@@ -5,7 +5,7 @@ most of an update's forward and backward is spent on identical prompt copies. He
 the model once, with a KV cache; the cache is indexed out to one entry per row (``Cache.batch_select_indices``, an
 index whose backward adds the copies' gradients), and the responses run over it in a second forward. The logits of
 response token j come from the prompt pass for j = 0 and from the response pass for j ≥ 1. Same values as the plain
-forward up to floating-point order (``tests/integration/test_shared_prompt.py`` checks log-probs and gradients).
+forward up to floating-point order (``tests/integration/test_decode.py`` checks log-probs and gradients).
 
 Rows share a prompt when their ``PromptEncoding`` is the same object (``collate`` records it): the step encoder
 hands the n rows of a group one encoding, so the check is free and never merges two different prompts.

@@ -42,8 +42,10 @@ def cache_root(config: RunConfig) -> Path:
     return Path(root)
 
 
-# Settings that cannot change the base checkpoint: where the run evaluates, how many CPU threads run the matmuls and
-# whether repeated images are encoded once (both only change the floating-point summation order). Leaving them out
+# Settings that cannot change the base checkpoint: where the run evaluates, how many CPU threads run the matmuls,
+# whether repeated images are encoded once and whether repeated prompts run once (the last three only change the
+# floating-point summation order; the SFT batches hold distinct prompts anyway). ``model.decoder`` stays in the key:
+# the two decoders make different random draws, so the warm-up's probes differ. Leaving the others out
 # of the key lets ``--set task.test_split=val`` or ``--set model.threads=1`` reuse the cached warm-up instead of
 # silently training a new one.
 _NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images", "share_prompt_forward"), "task": ("test_split", "test_size")}
