@@ -4,10 +4,10 @@ HF ``generate`` keeps every row of a batch until the last one ends: a row that e
 full forward per token until the longest row stops at the length cap. Decoding cost on CPU is close to linear in the
 number of rows, and RL rollouts end at very different lengths, so a large part of ``generate``'s work is spent on
 rows that are already done. This loop is the same algorithm — prefill, then one token per forward, sampled from
-``warp(logits)`` — but it removes the finished rows from the input, the attention
-mask, the position ids and the cache (``Cache.batch_select_indices``, the public method HF's own search strategies
-use). Two more savings: each distinct prompt is prefilled once and its cache repeated for its ``n`` rows
-(``generate`` prefills all n copies), and tokens are drawn by inverse CDF (:func:`sample_tokens`).
+``warp(logits)`` — but it removes the finished rows from the input, the attention mask, the position ids and the
+cache (``Cache.batch_select_indices``, the public method HF's own search strategies use). Two more savings: each
+distinct prompt is prefilled once and its cache repeated for its ``n`` rows (``generate`` prefills all n copies),
+and tokens are drawn by inverse CDF (:func:`sample_tokens`).
 
 Position ids are passed explicitly, because the models' own bookkeeping (Qwen-VL's ``rope_deltas``) assumes that
 the batch never shrinks:
@@ -19,11 +19,12 @@ the batch never shrinks:
   axes, as ``generate`` gives it).
 
 Other architectures are not supported here; :func:`supports_compact_decoding` says so and the sampler falls back
-to ``generate``. ``tests/unit/test_decode.py`` checks this loop against ``generate`` on both model kinds.
+to ``generate``. ``tests/integration/test_decode.py`` checks this loop against ``generate`` on both model kinds.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def prompt_positions(policy: Policy, inputs: dict[str, torch.Tensor]) -> tuple[t
     if "image_grid_thw" not in inputs:  # a text-only prompt to an M-RoPE model: text positions on all three axes
         return text_positions.unsqueeze(0).expand(3, -1, -1), mask.sum(-1)
     get_rope_index = _inner_model(policy.model).get_rope_index
-    accepted = inspect.signature(get_rope_index).parameters
+    accepted = _parameters(type(_inner_model(policy.model)).get_rope_index)
     keyword = {k: v for k, v in inputs.items() if k in accepted and k not in ("input_ids", "pixel_values")}
     rope_positions, _ = get_rope_index(inputs["input_ids"], **keyword)  # (3, B, P)
     next_position = rope_positions.masked_fill(mask == 0, -1).amax(dim=(0, 2)) + 1  # (B,)
@@ -159,8 +160,14 @@ def _inner_model(model: torch.nn.Module) -> torch.nn.Module:
 
 def cache_argument(model: torch.nn.Module) -> str | None:
     """The forward's name for the KV cache: ``cache`` since transformers 5.2x, ``past_key_values`` before."""
-    parameters = inspect.signature(model.forward).parameters
+    parameters = _parameters(type(model).forward)
     return next((name for name in ("cache", "past_key_values") if name in parameters), None)
+
+
+@functools.cache
+def _parameters(function: Callable) -> frozenset[str]:
+    """Parameter names of a model class's method, read once per class (every sample and micro-batch asks)."""
+    return frozenset(inspect.signature(function).parameters)
 
 
 def warp_function(temperature: float, top_p: float, top_k: int) -> Warp:
