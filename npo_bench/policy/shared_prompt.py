@@ -2,16 +2,19 @@
 
 A GRPO micro-batch holds every prompt n times, and on the tiny-cpu task the prompt is ≈ 2/3 of each row's tokens, so
 most of an update's forward and backward is spent on identical prompt copies. Here the distinct prompts go through
-the model once, with a KV cache; the cache is indexed out to one entry per row (``Cache.batch_select_indices``, an
-index whose backward adds the copies' gradients), and the responses run over it in a second forward. The logits of
-response token j come from the prompt pass for j = 0 and from the response pass for j ≥ 1. Same values as the plain
-forward up to floating-point order (``tests/integration/test_decode.py`` checks log-probs and gradients).
+the model once, with a KV cache; the cache is indexed out to one entry per row (``repeat_cache_rows``, an
+``index_select`` whose backward adds the copies' gradients in a fixed order), and the responses run over it in a
+second forward. The logits of response token j come from the prompt pass for j = 0 and from the response pass for
+j ≥ 1. Same values as the plain forward up to floating-point order (``tests/integration/test_decode.py`` checks
+log-probs and gradients).
 
 Rows share a prompt when their ``PromptEncoding`` is the same object (``collate`` records it): the step encoder
 hands the n rows of a group one encoding, so the check is free and never merges two different prompts.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -44,7 +47,7 @@ def shared_prompt_logits(policy: Policy, batch: SequenceBatch) -> torch.Tensor:
     prompt_out = policy.model(
         **prompt_inputs, position_ids=positions, use_cache=True, logits_to_keep=1, **{cache_name: cache}
     )
-    cache.batch_select_indices(owner)  # one cache row per batch row
+    repeat_cache_rows(cache, owner)  # one cache row per batch row
     responses = batch.input_ids[:, width:].to(device)  # (B, R)
     steps = torch.arange(responses.shape[1], device=device)
     response_positions = next_position[owner].unsqueeze(1) + steps  # (B, R)
@@ -57,8 +60,26 @@ def shared_prompt_logits(policy: Policy, batch: SequenceBatch) -> torch.Tensor:
         use_cache=True,
         **{cache_name: cache},
     )
-    first = prompt_out.logits[:, -1:, :][owner]  # (B, 1, V) predicts response token 0
+    first = prompt_out.logits[:, -1, :].index_select(0, owner).unsqueeze(1)  # (B, 1, V) predicts response token 0
     return torch.cat([first, response_out.logits[:, :-1, :]], dim=1)  # (B, R, V)
+
+
+def repeat_cache_rows(cache: Any, owner: torch.Tensor) -> None:
+    """Give each batch row its prompt's cache entry: row b gets entry ``owner[b]`` (``owner``: (B,)).
+
+    ``index_select``, not ``Cache.batch_select_indices``: that one is advanced indexing (``keys[owner, ...]``),
+    whose backward on CPU is an ``index_put_`` with accumulation that runs in parallel with atomic float adds
+    when a tensor has ≥ 32 768 elements and torch has > 1 thread. Copies of one prompt handled by different
+    threads then add their gradients in a timing-dependent order, and the same seed gave different weights from
+    the second optimizer step on. ``index_select``'s backward (``index_add_``) adds in index order."""
+    from transformers.cache_utils import DynamicLayer
+
+    for layer in cache.layers:
+        if type(layer).batch_select_indices is not DynamicLayer.batch_select_indices:
+            layer.batch_select_indices(owner)  # a layer with more state than keys and values
+        elif layer.get_seq_length() > 0:
+            layer.keys = layer.keys.index_select(0, owner)  # (B, kv_heads, P, head_dim)
+            layer.values = layer.values.index_select(0, owner)
 
 
 def _prompt_inputs(batch: SequenceBatch, rows: list[int], device: torch.device) -> dict[str, torch.Tensor]:
