@@ -146,10 +146,10 @@ def prompt_positions(policy: Policy, inputs: dict[str, torch.Tensor]) -> tuple[t
         return text_positions, mask.sum(-1)
     if "image_grid_thw" not in inputs:  # a text-only prompt to an M-RoPE model: text positions on all three axes
         return text_positions.unsqueeze(0).expand(3, -1, -1), mask.sum(-1)
-    get_rope_index = _inner_model(policy.model).get_rope_index
-    accepted = _parameters(type(_inner_model(policy.model)).get_rope_index)
+    inner = _inner_model(policy.model)
+    accepted = _parameters(type(inner).get_rope_index)
     keyword = {k: v for k, v in inputs.items() if k in accepted and k not in ("input_ids", "pixel_values")}
-    rope_positions, _ = get_rope_index(inputs["input_ids"], **keyword)  # (3, B, P)
+    rope_positions, _ = inner.get_rope_index(inputs["input_ids"], **keyword)  # (3, B, P)
     next_position = rope_positions.masked_fill(mask == 0, -1).amax(dim=(0, 2)) + 1  # (B,)
     return rope_positions, next_position
 
