@@ -76,6 +76,8 @@ def main() -> None:
         message = _get(results, workers)
         if message[0] == "report":
             reports[message[1]] = message[2]
+        elif message[0] == "step":
+            print(f"{message[1]:>9} step {message[2]}: {message[3]:.3f} s", flush=True)
     for worker in workers:
         worker.join()
     print(format_report(reports, args, matmul_gflops(reports, args.threads)))
@@ -159,6 +161,7 @@ def _npo_worker(settings: dict, turns: list, me: int, results: Any) -> None:
             stats = backend._grpo_step(guided=False)
             seconds = time.perf_counter() - started
             turns[1 - me].release()
+            results.put(("step", "npo-bench", index, seconds))
             if index >= settings["warmup_steps"]:
                 m = stats.metrics
                 steps.append(
@@ -249,6 +252,7 @@ def _trl_worker(settings: dict, turns: list, me: int, results: Any) -> None:
         def on_step_end(self, state: Any, *_: Any, **__: Any) -> None:
             seconds = time.perf_counter() - timing["started"]
             turns[1 - me].release()
+            results.put(("step", "trl", len(timing["steps"]), seconds))
             timing["steps"].append((seconds, timing["generate_s"], timing["tokens"]))
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -271,6 +275,7 @@ def _trl_worker(settings: dict, turns: list, me: int, results: Any) -> None:
             learning_rate=t.lr,
             lr_scheduler_type="constant",
             warmup_steps=0,
+            gradient_checkpointing=False,  # TRL's default recomputes activations; npo-bench keeps them (fits easily)
             weight_decay=t.weight_decay,
             adam_beta1=t.betas[0],
             adam_beta2=t.betas[1],
