@@ -158,6 +158,8 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     """Train, measure the regime, save ``target`` (model + processor + warmup.json) atomically."""
     w = config.warmup
     started = time.perf_counter()
+    if config.model.threads:  # as the trainer does; the warm-up runs before any backend exists
+        torch.set_num_threads(config.model.threads)
     benchmark = make_benchmark(config.task.benchmark, config.task.options)
     policy = load_policy_for(initial_model_dir(config), config.model)
     template = config.task.prompt_template

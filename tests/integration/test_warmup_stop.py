@@ -54,3 +54,13 @@ def test_the_regime_report_says_inside_or_outside_and_gives_each_family(tmp_path
     assert "read 0.000 / 100%" in report["regime"] and report["regime"] in lines[-1]
     inside = {**report, "train_zero_frac": 0.36}
     assert "inside NPO's regime" in warmup.regime_verdict(inside)
+
+
+def test_the_warmup_runs_on_the_configured_thread_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(warmup, "pass_rates", lambda policy, prompts, config, n, benchmark: [0.5] * len(prompts))
+    seen = []
+    monkeypatch.setattr(warmup.torch, "set_num_threads", seen.append)
+    config = resolve("micro", overrides=["warmup.max_steps=1", "warmup.report_prompts=4", "model.threads=1"])
+    config.cache_dir = str(tmp_path)
+    warmup.run_warmup(config, tmp_path / "base", log=lambda line: None)
+    assert seen == [1]  # model.threads=1 (a compare worker, a val experiment) holds for the SFT too
