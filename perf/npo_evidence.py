@@ -17,8 +17,8 @@ seed in their ``config.yaml``) — then reads their ``metrics.jsonl`` / ``events
     python perf/npo_evidence.py                            # tiny-cpu, GRPO vs NPO-early, seeds 0 1 2, eval every 50
     python perf/npo_evidence.py --seeds 0 --no-auto        # one seed, no AutoNPO run
     python perf/npo_evidence.py --methods grpo npo_early npo --seeds 0 1 2 3 4
-    python perf/npo_evidence.py --from runs/ --methods grpo npo_early npo autonpo luffy exgrpo rlep \
-        --seeds 0 1 2 3 4 --no-auto                         # the runs of `npo-bench compare ... --seeds 5`
+    python perf/npo_evidence.py --from reports/compare/results.json --seeds 0 1 2 3 4 --no-auto \
+        --methods grpo npo_early npo autonpo luffy exgrpo rlep   # the runs of `npo-bench compare ... --seeds 5`
     python perf/npo_evidence.py --report-only              # re-read finished runs, run nothing
 
 Runs live in ``--out`` (default ``reports/npo-evidence``); a killed script re-run continues each unfinished run
@@ -52,7 +52,12 @@ def main() -> None:
     parser.add_argument("--preset", default="tiny-cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["grpo", "npo_early"], help="grpo is the reference")
-    parser.add_argument("--from", dest="source", type=Path, help="read finished runs from this runs dir, run nothing")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="read finished runs, run nothing: a compare's results.json (its exact runs) or a runs dir",
+    )
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("reports/npo-evidence"))
     parser.add_argument("--no-auto", action="store_true", help="skip the AutoNPO run")
@@ -100,11 +105,16 @@ def _run(args: argparse.Namespace, method: str, seed: int, name: str) -> float:
 
 
 def _index_runs(root: Path, plan: list[tuple[str, int]]) -> tuple[dict[str, Path], dict[str, float]]:
-    """Finished runs under ``root`` by the method and seed of their resolved config (the newest when several)."""
+    """Finished runs by method and seed: the runs a compare's ``results.json`` lists, or those under a runs dir
+    (matched by the method and seed of their resolved config; the last in name order when several match)."""
     wanted = {f"{m}-seed{s}" for m, s in plan}
     paths: dict[str, Path] = {}
     walls: dict[str, float] = {}
-    for path in sorted(p for p in root.iterdir() if (p / "config.yaml").is_file()):
+    if root.is_file():
+        candidates = [Path(run["path"]) for run in json.loads(root.read_text())["runs"]]
+    else:
+        candidates = sorted(p for p in root.iterdir() if (p / "config.yaml").is_file())
+    for path in candidates:
         try:
             config = yaml.safe_load((path / "config.yaml").read_text())["resolved"]
         except (OSError, yaml.YAMLError, KeyError, TypeError):
