@@ -25,11 +25,12 @@ from npo_bench.verify.safety import MAX_RESPONSE_CHARS, sanitize
 LETTERS = "ABCDEFGHIJ"
 SHORT_WORDS = 12
 
-# two option letters joined by a connective: the answer names both
-_HEDGE = re.compile(
-    r"(?<![A-Za-z0-9\\])\(?([A-J])\)?\s*(?:,|;|/|&|\bor\b|\band\b)\s*(?:(?:maybe|possibly|perhaps)\s+)?\(?([A-J])\)?"
-    r"(?![A-Za-z0-9])"
-)
+# a final answer that is a list of option letters ("B or J", "A, C", "(B)/(D)", "either A or B"), or starts with two
+# letters joined by "or" ("B or J, depending on…"); a labelled option text ("C. Reduce A and B") is not a hedge
+_LETTER = r"\(?([A-P])\)?"
+_JOIN = r"\s*(?:,|;|/|&|\bor\b|\band\b)\s*(?:(?:maybe|possibly|perhaps)\s+)?"
+_LETTER_LIST = re.compile(r"\s*(?:either\s+)?" + _LETTER + r"(?:" + _JOIN + _LETTER + r")+\s*[.!]?\s*")
+_STARTS_WITH_OR = re.compile(r"\s*(?:either\s+)?\(?([A-P])\)?\s+or\s+\(?([A-P])\)?(?![A-Za-z0-9])")
 
 
 def prepare(response: object, max_chars: int = MAX_RESPONSE_CHARS) -> str:
@@ -76,12 +77,14 @@ def strip_quotes(text: str) -> str:
 
 
 def hedged(answer: str, allowed: str = LETTERS) -> bool:
-    """Whether ``answer`` (a final-answer statement) names two different option letters of ``allowed``."""
-    for match in _HEDGE.finditer(answer):
-        first, second = match.group(1), match.group(2)
-        if first != second and first in allowed and second in allowed:
-            return True
-    return False
+    """Whether ``answer`` (a final-answer statement) names two different option letters of ``allowed``: it is a
+    list of letters ("B or J", "A, C", "(B)/(D)") or starts with "X or Y"."""
+    whole = _LETTER_LIST.fullmatch(answer)
+    if whole is not None:
+        named = set(re.findall(r"[A-P]", re.sub(r"\b(?:either|or|and|maybe|possibly|perhaps)\b", " ", answer)))
+        return len(named & set(allowed)) >= 2
+    start = _STARTS_WITH_OR.match(answer)
+    return start is not None and start.group(1) != start.group(2) and {start.group(1), start.group(2)} <= set(allowed)
 
 
 def read_letters(answer: str, allowed: str, options: Sequence[str] = ()) -> frozenset[str]:

@@ -15,7 +15,7 @@ from npo_bench.errors import UserError, did_you_mean
 from npo_bench.verify.base import COMMON_OPTIONS, gold_error, is_blank
 from npo_bench.verify.verdict import NO_ANSWER, Verdict
 
-LETTERS = "ABCDEFGHIJ"
+LETTERS = "ABCDEFGHIJKLMNOP"  # option letters of the official-rule verifiers (MMMU-Pro has a 12-option item)
 
 
 def official(step: str) -> str:
@@ -37,14 +37,14 @@ def check_options(verifier: str, options: dict[str, Any], accepted: Collection[s
 def option_texts(verifier: str, options: dict[str, Any]) -> tuple[str, ...]:
     texts = options.get("options") or ()
     if isinstance(texts, str) or not isinstance(texts, Sequence) or len(texts) > len(LETTERS):
-        raise UserError(f"option 'options' of the {verifier!r} verifier must be a list of at most 10 option texts")
+        raise UserError(f"option 'options' of the {verifier!r} verifier must be a list of at most 16 option texts")
     return tuple(str(text) for text in texts)
 
 
 def letters_for(verifier: str, options: dict[str, Any], texts: Sequence[str]) -> str:
     n = options.get("n_options") or len(texts) or 4
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(LETTERS):
-        raise UserError(f"option n_options of the {verifier!r} verifier must be an integer from 1 to 10, not {n!r}")
+        raise UserError(f"option n_options of the {verifier!r} verifier must be an integer from 1 to 16, not {n!r}")
     return LETTERS[:n]
 
 

@@ -177,9 +177,26 @@ def _fix_a_slash_b(text: str) -> str:
 
 # ---- comparison (utils.is_equal) ----------------------------------------------------------------------------------
 def value(text: str) -> Fraction | float | None:
-    """The number a LaTeX answer denotes (the official ``eval(str(latex2sympy(x)))``, bounded: never ``eval``)."""
+    """The number a LaTeX answer denotes, as the official ``eval(str(latex2sympy(x)))`` reads it — bounded, never
+    ``eval``: ``\\displaystyle`` is ignored, ``a:b`` is ``a/b`` (left to right), and when the whole text is no
+    number its prefix up to the first unmatched ``}`` is read (latex2sympy's parser stops there:
+    ``\\frac{8}{9}}.the answer is…`` is 8/9)."""
+    text = text.replace("\\displaystyle", "").replace(":", "/")
     number = parse_number(text)
+    if number is None:
+        cut = _parsed_prefix(text)
+        number = parse_number(cut) if cut and cut != text else None
     return None if number is None or number.percent else number.value
+
+
+def _parsed_prefix(text: str) -> str:
+    """``text`` up to its first unmatched ``}``, where latex2sympy's parser stops."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char == "{") - (char == "}")
+        if depth < 0:
+            return text[:i]
+    return text
 
 
 def _rounded(text: str) -> str:
@@ -189,7 +206,10 @@ def _rounded(text: str) -> str:
         raise ValueError(text)
     if isinstance(number, Fraction) and number.denominator == 1 and "." not in text:
         return str(int(number))
-    return str(round(float(number), 2))
+    try:
+        return str(round(float(number), 2))
+    except OverflowError:
+        raise ValueError(text) from None
 
 
 def eval_tuple(text: str) -> str:
@@ -216,8 +236,18 @@ def is_equal(gold: str, answer: str) -> bool:
     gold, answer = eval_tuple(gold), eval_tuple(answer)
     if gold == answer:
         return True
-    g, a = value(gold), value(answer)
-    return g is not None and a is not None and round(float(g), 2) == round(float(a), 2)
+    return _same_rounded(value(gold), value(answer))
+
+
+def _same_rounded(g: Fraction | float | None, a: Fraction | float | None) -> bool:
+    """``round(g, 2) == round(a, 2)``; integers beyond float range compare exactly (the official ``eval`` gives
+    Python integers there)."""
+    if g is None or a is None:
+        return False
+    try:
+        return round(float(g), 2) == round(float(a), 2)
+    except OverflowError:
+        return g == a
 
 
 # ---- the verifier -------------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ Deviations (``ours:…``, docs/benchmarks.md): where the LLM would extract, npo-
 removed); a letter is also read from ``B.``/"option B"; the Levenshtein-nearest choice counts only when it states the
 same value (same text up to case, spaces, ``$`` and degree signs, or the same numbers) — the official rule maps
 ``36°`` to ``35°`` and an empty extraction to the shortest choice; integers are not truncated (``3.7`` is not 3);
-numbers are read past units and thousands separators (``12 cm``, ``1,000``), which ``float()`` refuses; list and
-text answers are compared after normalising case, spaces and punctuation.
+numbers are read past units and thousands separators (``12 cm``, ``1,000``), which ``float()`` refuses, but a last
+line of code is no numeric answer (``print(f(0))``); list and text answers are compared after normalising case, spaces
+and punctuation.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ ACCEPTS = frozenset({"question_type", "answer_type", "options", "precision"})
 _QUICK = re.compile(r'The answer is "(.*)"\.')
 _BRACKETED_LETTER = re.compile(r"\(([a-zA-Z])\)")
 _NUMBERS = re.compile(r"-?\d+(?:\.\d+)?")
+_CODE = re.compile(r"[A-Za-z_]\(|^\s*(?:print|return|import|def)\b")
 _LEVENSHTEIN_MAX = 500  # longer extractions are no near-miss of a choice
 _PLACES = {1: "one decimal place", 2: "two decimal places", 3: "three decimal places"}
 
@@ -163,6 +165,11 @@ def _number(text: str) -> tuple[Any, bool]:
     return number_in(text), plain
 
 
+def _short_line(line: str) -> bool:
+    """A last line that can state a numeric answer: not a line of code (``print(f(0))`` names no answer)."""
+    return _CODE.search(line) is None
+
+
 def score(response: object, gold: Any, **options: Any) -> Verdict:
     """The official extraction and normalisation with the deviations of the module docstring."""
     check_options(VERIFIER, options, ACCEPTS)
@@ -188,7 +195,7 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
         if expected is None:
             raise gold_error(VERIFIER, gold, options, "it is not a number")
         value, plain = _number(extracted)
-        if value is None:
+        if value is None or (rule == ours("last_line") and not _short_line(extracted)):
             return no_answer(rule, extracted)
         precision = options.get("precision") if answer_type == "float" else None
         if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)):
