@@ -88,8 +88,9 @@ def hedged(answer: str, allowed: str = LETTERS) -> bool:
 
 
 def read_letters(answer: str, allowed: str, options: Sequence[str] = ()) -> frozenset[str]:
-    """The option letters a short final answer names (a letter, ``(B)``, ``B.``, "option B", an option's exact text)."""
-    return letters_in(answer, allowed, options)
+    """The option letters a short final answer names: letters first (``B``, ``(B)``, ``B.``, "option B"), then an
+    option's exact text (letters first: MMMU-Pro's options are often themselves letters, ``E`` being option C)."""
+    return letters_in(answer, allowed) or (letters_in(answer, allowed, options) if options else frozenset())
 
 
 # ---- free-form golds and answers with words and units (reduced to their value) ----------------------------------

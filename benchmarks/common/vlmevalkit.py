@@ -110,12 +110,11 @@ def score_choice(response: object, gold: Any, **options: Any) -> Verdict:
     said = statement(text)
     if said is not None and hedged(said.text, letters):
         return judged(False, said.text, ours("hedged"))
+    read = _single(read_letters(said.text, letters, texts)) if said is not None else None
+    if read is not None and read != letter:  # the final-answer statement names another option than the rule read
+        return judged(read == expected, read, ours(said.rule))
     if letter is not None:
         return judged(letter == expected, letter, official(f"can_infer_{how}"))
-    if said is not None:
-        read = _single(read_letters(said.text, letters, texts))
-        if read is not None:
-            return judged(read == expected, read, ours(said.rule))
     return no_answer()
 
 

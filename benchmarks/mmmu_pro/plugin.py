@@ -92,6 +92,8 @@ class MMMUProBenchmark(FileBenchmark):
             options = schema.letter_columns(f, LETTERS)  # VLMEvalKit's TSV: one column per option
         else:
             options = schema.string_list(schema.required(f, "options", where), where, "options")
+            if len(options) == 1 and options[0].startswith("["):  # one published item nests its list: [['A', …]]
+                options = schema.string_list(options[0], where, "options")
         if not 2 <= len(options) <= len(LETTERS):
             raise bad_row(where, "options", f"{len(options)} options (expected 2–{len(LETTERS)})")
         answer = schema.text(f, "answer", where).upper()
