@@ -38,6 +38,12 @@ def prepare(response: object, max_chars: int = MAX_RESPONSE_CHARS) -> str:
     return strip_reasoning(sanitize(response, max_chars))
 
 
+def both(response: object, max_chars: int = MAX_RESPONSE_CHARS) -> tuple[str, str]:
+    """(the response as the official scorer sees it — a safe string, reasoning kept —, the same without reasoning)."""
+    raw = sanitize(response, max_chars)
+    return raw, strip_reasoning(raw)
+
+
 def container(text: str) -> Extraction | None:
     """The explicit final answer: the last ``<answer>…</answer>``, else the last balanced ``\\boxed{…}``."""
     for rule, read in (("answer_tag", answer_tag), ("boxed", boxed)):

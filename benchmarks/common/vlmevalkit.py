@@ -26,7 +26,7 @@ from typing import Any
 
 from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import container, hedged, prepare, read_letters, statement
+from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
 from npo_bench_benchmarks.common.scoring import (
     check_options,
     choice_gold,
@@ -95,18 +95,20 @@ def score_choice(response: object, gold: Any, **options: Any) -> Verdict:
     letters = letters_for(VERIFIER, options, texts)
     expected = choice_gold(VERIFIER, gold, letters, options)
     named = dict(zip(letters, texts, strict=False))
-    text = prepare(response, options.get("max_chars", MAX_RESPONSE_CHARS))
+    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
     letter, how = _infer(text, letters, named)
+    same = raw == text or _infer(raw, letters, named)[0] == letter
+    as_official = official(f"can_infer_{how}") if same else ours("reasoning_dropped")
     final = container(text)
     if final is not None:
         if hedged(final.text, letters):
             return judged(False, final.text, ours("hedged"))
         read = _infer(final.text, letters, named)[0] or _single(read_letters(final.text, letters, texts))
         if read is not None:
-            rule = official(f"can_infer_{how}") if read == letter else ours(final.rule)
+            rule = as_official if read == letter else ours(final.rule)
             return judged(read == expected, read, rule)
     if letter == NONE_OF_THEM:
-        return judged(False, NONE_OF_THEM, official("refusal"))
+        return judged(False, NONE_OF_THEM, official("refusal") if same else ours("reasoning_dropped"))
     said = statement(text)
     if said is not None and hedged(said.text, letters):
         return judged(False, said.text, ours("hedged"))
@@ -114,7 +116,7 @@ def score_choice(response: object, gold: Any, **options: Any) -> Verdict:
     if read is not None and read != letter:  # the final-answer statement names another option than the rule read
         return judged(read == expected, read, ours(said.rule))
     if letter is not None:
-        return judged(letter == expected, letter, official(f"can_infer_{how}"))
+        return judged(letter == expected, letter, as_official)
     return no_answer()
 
 

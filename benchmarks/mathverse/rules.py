@@ -14,7 +14,9 @@ answer with ``question_for_eval`` as context. ``npo-bench eval --judge-url`` run
    options parsed from the question's ``Choices:`` block; a final answer naming two letters is wrong); a free-form
    answer and gold both reduced to their value (``Area $=9\\pi \\mathrm{cm}^2$`` → ``9\\pi``, ``y=2x+1`` → ``2x+1``,
    units and degree signs dropped) and compared by math-verify with both sides ``$``-wrapped, in a worker process
-   with a hard timeout (``ours:choice`` / ``ours:math_verify``). Expect rule scores below judge scores on
+   with a hard timeout (``ours:choice`` / ``ours:value`` / ``ours:math_verify``); a final sentence that fails is
+   read once more from its tail, after its last ``=``/``:``/"is" (``ours:sentence_tail``), as the GPT extraction
+   would take "…the distance is approximately 22.3 meters" to be 22.3. Expect rule scores below judge scores on
    "domain/range" pairs and answers in words.
 """
 
@@ -115,14 +117,40 @@ def _choice(answer: str, gold: str, rule: str, options: dict[str, Any]) -> Verdi
 
 
 def _free_form(answer: str, gold: str, rule: str, options: dict[str, Any]) -> Verdict:
-    gold_value, answer_value = reduce_to_value(gold), reduce_to_value(answer)
-    if answer_value == gold_value:
-        return judged(True, answer, ours("value"))
-    try:
-        checked = MATH(f"<answer>{answer_value}</answer>", gold_value, timeout=options.get("timeout", 3.0))
-    except UserError:  # a gold math-verify cannot use (words): only the exact comparisons above apply
+    gold_value = reduce_to_value(gold)
+    checked = _same_value(answer, gold_value, options)
+    tail = sentence_tail(answer)
+    if checked is not None and not checked.correct and tail != answer:  # "…the distance d is approximately 22.3 m."
+        by_tail = _same_value(tail, gold_value, options)
+        if by_tail is not None and by_tail.correct:
+            return judged(True, tail, ours("sentence_tail"))
+    if checked is None:  # a gold math-verify cannot use (words): only the exact comparison applies
         return judged(False, answer, ours(rule))
-    return Verdict(checked.correct, checked.score, answer, checked.reason, ours("math_verify"))
+    rule = ours("value") if checked.rule == "value" else ours("math_verify")
+    return Verdict(checked.correct, checked.score, answer, checked.reason, rule)
+
+
+def _same_value(answer: str, gold_value: str, options: dict[str, Any]) -> Verdict | None:
+    """Answer and gold (already reduced) compared: equal values, or math-verify in a worker; None: unusable gold."""
+    answer_value = reduce_to_value(answer)
+    if answer_value == gold_value:
+        return Verdict.judged(True, answer_value, "value")
+    try:
+        return MATH(f"<answer>{answer_value}</answer>", gold_value, timeout=options.get("timeout", 3.0))
+    except UserError:
+        return None
+
+
+_TAIL = re.compile(r"(?:=|:|\bis\b|\bbe\b|\bequals\b)\s*(?:approximately|about|around|roughly|exactly)?\s*")
+
+
+def sentence_tail(sentence: str) -> str:
+    """What a sentence ends on after its last ``=``, ``:``, "is", "be" or "equals" (the value a final sentence
+    states, as the official GPT extraction takes it: "…d is approximately 22.3 meters" → ``22.3 meters``)."""
+    last = None
+    for last in _TAIL.finditer(sentence):  # noqa: B007 - the last one
+        pass
+    return sentence[last.end() :].strip().rstrip(".").strip() if last is not None else sentence
 
 
 score.heavy = True  # type: ignore[attr-defined]  # asks the math worker: verify_many runs it in parallel

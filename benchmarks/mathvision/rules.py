@@ -41,7 +41,7 @@ from npo_bench.verify.extract import answer_tag
 from npo_bench.verify.math import MATH
 from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import hedged, prepare, reduce_to_value, statement
+from npo_bench_benchmarks.common.answers import both, hedged, reduce_to_value, statement
 from npo_bench_benchmarks.common.scoring import check_options, judged, no_answer, official, ours
 
 LETTERS = "ABCDE"
@@ -261,12 +261,14 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     if texts and (len(gold) != 1 or gold.upper() not in LETTERS[: len(texts)]):
         raise gold_error(VERIFIER, gold, options, f"it is not one of the option letters {LETTERS[: len(texts)]}")
     gold_text = texts[LETTERS.index(gold.upper())] if texts else ""
-    text = prepare(response, options.get("max_chars", MAX_RESPONSE_CHARS))
+    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
     tagged = answer_tag(text)
     rule = official("is_equal")
     if tagged is not None and tagged.strip():
         text, rule = tagged, ours("answer_tag")
     answer = model_answer(text)
+    if rule == official("is_equal") and raw != text and model_answer(raw) != answer:
+        rule = ours("reasoning_dropped")
     if not answer:
         return no_answer(rule)
     if texts:

@@ -186,7 +186,7 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
             raise gold_error(VERIFIER, gold, options, "it is not one of the choices")
         chosen, how = choose(extracted, choices)
         if chosen is None:
-            return no_answer(how if rule.startswith("official") else rule, extracted or None)
+            return no_answer(how if how.startswith("ours") or rule.startswith("official") else rule, extracted or None)
         return judged(chosen == gold, chosen, rule if rule.startswith("ours") else how)
     if not extracted.strip():
         return no_answer(rule)

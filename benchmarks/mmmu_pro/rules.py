@@ -26,7 +26,7 @@ from typing import Any
 
 from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import container, hedged, prepare, read_letters, statement
+from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
 from npo_bench_benchmarks.common.scoring import (
     check_options,
     choice_gold,
@@ -82,15 +82,17 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     texts = option_texts(VERIFIER, options)
     letters = letters_for(VERIFIER, options, texts)
     expected = choice_gold(VERIFIER, gold, letters, options)
-    text = prepare(response, options.get("max_chars", MAX_RESPONSE_CHARS))
+    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
     letter, step = parse(text, letters, texts)
+    same = raw == text or parse(raw, letters, texts)[0] == letter  # the reasoning before </think> changed nothing
+    as_official = official(step) if same else ours("reasoning_dropped")
     final = container(text)
     if final is not None:
         if hedged(final.text, letters):
             return judged(False, final.text, ours("hedged"))
         read = _single(read_letters(final.text, letters, texts)) or parse(final.text, letters, texts)[0]
         if read is not None:
-            return judged(read == expected, read, official(step) if read == letter else ours(final.rule))
+            return judged(read == expected, read, as_official if read == letter else ours(final.rule))
     said = statement(text)
     if said is not None and hedged(said.text, letters):
         return judged(False, said.text, ours("hedged"))
@@ -98,7 +100,7 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     if read is not None and read != letter:  # "J. A dramatic increase": the official parser reads the article "A "
         return judged(read == expected, read, ours(said.rule))
     if letter is not None:
-        return judged(letter == expected, letter, official(step))
+        return judged(letter == expected, letter, as_official)
     return no_answer(ours("no_random_guess"))
 
 

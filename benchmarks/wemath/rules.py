@@ -21,7 +21,7 @@ from typing import Any
 
 from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import container, hedged, prepare, read_letters, statement
+from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
 from npo_bench_benchmarks.common.scoring import (
     check_options,
     choice_gold,
@@ -57,17 +57,19 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     texts = option_texts(VERIFIER, options)
     letters = letters_for(VERIFIER, options, texts)
     expected = choice_gold(VERIFIER, gold, letters, options)
-    text = prepare(response, options.get("max_chars", MAX_RESPONSE_CHARS))
+    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
     letter = parse(text)
-    if letter is not None and starts_a_word(text):
+    word_start = letter is not None and starts_a_word(text)
+    if word_start:
         letter = None
+    as_official = official("answer_letter") if raw == text or parse(raw) == letter else ours("reasoning_dropped")
     final = container(text)
     if final is not None:
         if hedged(final.text, letters):
             return judged(False, final.text, ours("hedged"))
         read = _single(read_letters(final.text, letters, texts))
         if read is not None:
-            return judged(read == expected, read, official("answer_letter") if read == letter else ours(final.rule))
+            return judged(read == expected, read, as_official if read == letter else ours(final.rule))
     said = statement(text)
     if said is not None and hedged(said.text, letters):
         return judged(False, said.text, ours("hedged"))
@@ -75,8 +77,8 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     if read is not None and read != letter:  # the final-answer statement names another option than the rule read
         return judged(read == expected, read, ours(said.rule))
     if letter is not None:
-        return judged(letter == expected, letter, official("answer_letter"))
-    return no_answer()
+        return judged(letter == expected, letter, as_official)
+    return no_answer(ours("word_start") if word_start else None)
 
 
 def _single(found: frozenset[str]) -> str | None:

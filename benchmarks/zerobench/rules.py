@@ -24,7 +24,7 @@ from npo_bench.verify.base import gold_error, is_blank
 from npo_bench.verify.extract import boxed
 from npo_bench.verify.safety import MAX_RESPONSE_CHARS, sanitize
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import prepare, statement
+from npo_bench_benchmarks.common.answers import both, statement
 from npo_bench_benchmarks.common.scoring import check_options, judged, no_answer, official, ours
 
 VERIFIER = "zerobench_exact"
@@ -47,7 +47,7 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
     """The README rule (exact match of the last ``{…}``) with the deviations of the module docstring."""
     check_options(VERIFIER, options, ())
     expected = _gold(VERIFIER, gold, options)
-    text = prepare(response, options.get("max_chars", MAX_RESPONSE_CHARS))
+    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
     braced = last_braces(text)
     if braced is not None:
         whole_box = boxed(text)
@@ -55,7 +55,10 @@ def score(response: object, gold: Any, **options: Any) -> Verdict:
             answer, deviation = whole_box.strip().lower(), "boxed"  # \boxed{\frac{1}{2}}: the README reads "2"
         else:
             answer, deviation = braced.strip(), "trimmed"
-        rule = official("last_braces") if answer == braced else ours(deviation)
+        if answer == braced and (raw == text or last_braces(raw) == braced):
+            rule = official("last_braces")
+        else:
+            rule = ours(deviation if answer != braced else "reasoning_dropped")
         return judged(answer == expected, answer, rule)
     said = statement(text)
     if said is not None:
