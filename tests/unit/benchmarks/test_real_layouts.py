@@ -85,15 +85,16 @@ def test_mathvista_hub_and_tsv(tmp_path):
 def test_mathvision_hub_and_tsv(tmp_path):
     hub = [
         {"id": "1", "question": "<image1>Which?", "options": ["A", "B", "C", "D", "E"], "image": "images/1.jpg",
-         "decoded_image": _image("1"), "answer": "C", "solution": None, "level": 3, "subject": "metric geometry - angle"},
+         "decoded_image": _image("1"), "answer": "C", "solution": None, "level": 3,
+         "subject": "metric geometry - angle"},
         {"id": "2", "question": "<image1>How long?", "options": [], "image": "images/2.jpg",
          "decoded_image": _image("2"), "answer": "2\\sqrt{3}", "solution": "…", "level": 5, "subject": "algebra"},
     ]  # fmt: skip
     bench, prompts = _load("mathvision", write_parquet(tmp_path / "test.parquet", hub), "test")
     assert bench.score(prompts[1], "\\boxed{3.46}").correct and prompts[0].meta["level"] == 3
     tsv = [
-        {"index": 1, "image": png_base64("1"), "question": "Which?", "answer": "C", "choices": "['1', '2', '3', '4', '5']",
-         "category": "metric geometry - angle", "level": 3},
+        {"index": 1, "image": png_base64("1"), "question": "Which?", "answer": "C",
+         "choices": "['1', '2', '3', '4', '5']", "category": "metric geometry - angle", "level": 3},
         {"index": 2, "image": "1", "question": "How long?", "answer": "7", "choices": "[]", "category": "algebra",
          "level": 1},  # the image cell names row 1 (VLMEvalKit stores a repeated image once)
     ]  # fmt: skip
@@ -148,7 +149,8 @@ def test_zerobench_hub_and_tsv(tmp_path):
 
 # ---- WeMath: We-Math/We-Math / WeMath.tsv -----------------------------------------------------------------------
 def test_wemath_hub_and_tsv(tmp_path):
-    hub = [{"ID": "3steps_165", "split": "testmini", "knowledge concept": "Area of Circles", "question": "Area (  ) m²?",
+    hub = [{"ID": "3steps_165", "split": "testmini", "knowledge concept": "Area of Circles",
+            "question": "Area (  ) m²?",
             "option": "A. 200.96;B. 3215.36;C. 6280;D. 32; E. No correct answer", "answer": "B",
             "image_path": _image("w"), "key": "3steps_3", "question number": 1575,
             "knowledge concept description": "…"}]  # fmt: skip
@@ -166,8 +168,8 @@ def test_wemath_hub_and_tsv(tmp_path):
 # ---- MMBench: lmms-lab/MMBench (en, dev) / MMBench_DEV_EN.tsv ---------------------------------------------------
 def test_mmbench_hub_and_tsv(tmp_path):
     hub = [{"index": 241, "question": "Which?", "hint": "nan", "A": "cat", "B": "dog", "C": "nan", "D": "nan",
-            "answer": "B", "category": "ocr", "image": _image("m"), "source": "MMBench", "L2-category": "coarse_perception",
-            "comment": "nan", "split": "dev"}]  # fmt: skip
+            "answer": "B", "category": "ocr", "image": _image("m"), "source": "MMBench",
+            "L2-category": "coarse_perception", "comment": "nan", "split": "dev"}]  # fmt: skip
     bench, prompts = _load("mmbench", write_parquet(tmp_path / "dev_en.parquet", hub), "dev")
     assert len(prompts) == 2 and prompts[0].meta["l2_category"] == "coarse_perception"  # two options: two passes
     assert "Hint" not in prompts[0].question and bench.score(prompts[0], "dog").correct
