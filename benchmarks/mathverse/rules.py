@@ -118,8 +118,11 @@ def _choice(answer: str, gold: str, rule: str, options: dict[str, Any]) -> Verdi
 
 def _free_form(answer: str, gold: str, rule: str, options: dict[str, Any]) -> Verdict:
     gold_value = reduce_to_value(gold)
-    checked = _same_value(answer, gold_value, options)
     tail = sentence_tail(answer)
+    if tail != answer and _prose(answer):  # a sentence is no expression: math-verify would only spend time on it
+        checked = Verdict.judged(False, answer, "value")
+    else:
+        checked = _same_value(answer, gold_value, options)
     if checked is not None and not checked.correct and tail != answer:  # "…the distance d is approximately 22.3 m."
         by_tail = _same_value(tail, gold_value, options)
         if by_tail is not None and by_tail.correct:
@@ -139,6 +142,15 @@ def _same_value(answer: str, gold_value: str, options: dict[str, Any]) -> Verdic
         return MATH(f"<answer>{answer_value}</answer>", gold_value, timeout=options.get("timeout", 3.0))
     except UserError:
         return None
+
+
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+PROSE_WORDS = 4
+
+
+def _prose(text: str) -> bool:
+    """More than a few plain words (not LaTeX commands): a sentence, not an expression."""
+    return len(_WORD.findall(text)) > PROSE_WORDS
 
 
 _TAIL = re.compile(r"(?:=|:|\bis\b|\bbe\b|\bequals\b)\s*(?:approximately|about|around|roughly|exactly)?\s*")
