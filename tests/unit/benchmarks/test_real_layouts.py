@@ -248,3 +248,25 @@ def test_mathverse_text_only_rows_in_the_main_file_and_the_tsv(tmp_path):
 def test_mathverse_versions_name_the_six(tmp_path):
     with pytest.raises(Exception, match="unknown MathVerse version.*Text Only"):
         make_benchmark("mathverse", {"data": str(tmp_path), "versions": ["Text only"]})
+
+
+def test_mathverse_hub_reads_the_text_only_config_when_asked(monkeypatch):
+    import sys
+    import types
+
+    asked = []
+
+    def load_dataset(dataset_id, config, split):
+        asked.append((dataset_id, config, split))
+        if config == "testmini_text_only":
+            return [_verse(6, "Text Only", "")]
+        return [_verse(5, "Vision Only", _image("v"))]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    prompts = make_benchmark("mathverse", {"versions": "all"}).load("testmini", None, 0)
+    hub = "AI4Math/MathVerse"
+    assert asked == [(hub, "testmini", "testmini"), (hub, "testmini_text_only", "testmini")]
+    assert [p.meta["problem_version"] for p in prompts] == ["Vision Only", "Text Only"] and prompts[1].image is None
+    asked.clear()
+    make_benchmark("mathverse").load("testmini", None, 0)
+    assert asked == [("AI4Math/MathVerse", "testmini", "testmini")]  # Vision Only: the text-only config is not read
