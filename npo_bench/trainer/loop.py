@@ -19,7 +19,7 @@ from npo_bench.progress import RunProgress
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.warmup import base_model_dir
-from npo_bench.types import RunEnd, RunStart, StepEnd
+from npo_bench.types import RunEnd, RunStart, StepEnd, StepPhase
 
 Log = Callable[[str], None]
 
@@ -81,9 +81,9 @@ class Run:
         self._notify("npo_bench_on_run_end", RunEnd(self.run.path, final))
         return final
 
-    def _on_step(self, step: int, metrics: dict[str, float]) -> None:
+    def _on_step(self, step: int, metrics: dict[str, float], phase: StepPhase = "train") -> None:
         self.progress.update(step, metrics)
-        self._notify("npo_bench_on_step_end", StepEnd(self.run.path, step, metrics))
+        self._notify("npo_bench_on_step_end", StepEnd(self.run.path, step, metrics, phase))
 
     def _after_step(self, step: int) -> None:
         t = self.config.trainer
