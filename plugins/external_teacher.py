@@ -71,10 +71,11 @@ class ExternalTeacherSource:
         self.last: dict[str, float] = {}
 
     def before_step(self, ctl: TrainerControl) -> None:
+        """Prepare the teacher traces of the coming step's prompts (those not seen before)."""
         self.ctl = ctl
+        self._prepare(ctl.prompts_between(ctl.step, ctl.step + 1))
 
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
-        self._prepare(fresh)
         return list(fresh)
 
     def _prepare(self, prompts: Sequence[Prompt]) -> None:

@@ -61,11 +61,12 @@ class FarFutureReplaySource:
         self.last: dict[str, float] = {}
 
     def before_step(self, ctl: TrainerControl) -> None:
+        """Harvest the finished policy's successes on the coming step's prompts (those not harvested before)."""
         self.ctl = ctl
         self.step = ctl.step + 1
+        self._harvest(ctl.prompts_between(ctl.step, ctl.step + 1))
 
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
-        self._harvest(fresh)
         return list(fresh)
 
     def _harvest(self, prompts: Sequence[Prompt]) -> None:

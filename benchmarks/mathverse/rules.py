@@ -2,7 +2,7 @@
 
 The official scorer is an LLM (GPT extraction, then a 0/1 GPT judgement against ``answer`` with
 ``question_for_eval`` as context); ``npo-bench eval --judge-url`` runs that protocol
-(:mod:`npo_bench_benchmarks.common.judge`, ``mode/judge``). By default this plugin uses the deterministic "rule"
+(:mod:`npo_bench.judge`, ``mode/judge``). By default this plugin uses the deterministic "rule"
 mode of benchmarks.md §7.2 and says so in its scores (``mode/rule``): multiple-choice items by option letter
 (``choice``), free-form items by math-verify with both sides wrapped in ``$…$`` (``math``: equations compare their
 right-hand sides, intervals keep brackets, ``\\frac{3}{2}`` = ``1.5``). Expect rule scores below judge scores on

@@ -1,7 +1,7 @@
 """MathVista's scoring rules and prompt, as pure functions (benchmarks.md §2.2).
 
 The official scorer first has an LLM extract the answer; ``npo-bench eval --judge-url`` does that
-(:mod:`npo_bench_benchmarks.common.judge`) and scores the extracted answer with these rules. Without a judge the
+(:mod:`npo_bench.judge`) and scores the extracted answer with these rules. Without a judge the
 verifiers' own extraction is used. Official normalisation, then exact string equality with ``answer``:
 
 - ``multi_choice``: the gold is the choice *text*; the response's letter maps to its choice text → ``choice``
