@@ -109,6 +109,12 @@ class WarmupConfig:
         1024, "train prompts in the final regime report (n = rollout.n samples each; 1024 → ± 1.4 points)"
     )
     seed: int = _f(0, "seed of the warm-up data order and sampling")
+    threads: int = _f(
+        2,
+        "torch CPU threads of the SFT warm-up, whatever model.threads says; part of the cache key: the thread count "
+        "changes the float summation order, hence the base's weights, so it is fixed to let runs at any "
+        "model.threads (compare --jobs 2 --set model.threads=1) share one base",
+    )
 
 
 @dataclass

@@ -6,7 +6,9 @@ stops at the first probe whose pass rate reaches ``warmup.target_pass_rate`` (or
 is empty); the final regime is then measured on ``warmup.report_prompts`` train prompts × n samples — overall and per
 task family (a family the base cannot solve at all gives RL nothing to sharpen) — and written to ``warmup.json`` next
 to the weights, with a sentence saying whether the base is inside the regime (:func:`regime_verdict`).
-Everything is seeded, so the same config gives the same base checkpoint; the cache key is the hash of every input.
+Everything is seeded and the SFT runs on a fixed thread count (``warmup.threads``), so the same config gives the same
+base checkpoint on the same torch build, whatever ``model.threads`` the run uses; the cache key is the hash of every
+input.
 """
 
 from __future__ import annotations
@@ -78,12 +80,12 @@ def cache_root(config: RunConfig) -> Path:
     return Path(root)
 
 
-# Settings that cannot change the base checkpoint: where the run evaluates, how many CPU threads run the matmuls,
-# whether repeated images are encoded once and whether repeated prompts run once (the last three only change the
-# floating-point summation order; the SFT batches hold distinct prompts anyway). ``model.decoder`` stays in the key:
-# the two decoders make different random draws, so the warm-up's probes differ. Leaving the others out
-# of the key lets ``--set task.test_split=val`` or ``--set model.threads=1`` reuse the cached warm-up instead of
-# silently training a new one.
+# Settings that cannot change the base checkpoint: where the run evaluates, how many CPU threads the *run* uses (the
+# warm-up always runs on ``warmup.threads``, which is in the key: 1 and 2 threads give different weights after 20 SFT
+# steps), whether repeated images are encoded once and whether repeated prompts run once (the SFT batches hold
+# distinct prompts). ``model.decoder`` stays in the key: the two decoders make different random draws, so the
+# warm-up's probes differ. Leaving the others out of the key lets ``--set task.test_split=val`` or ``--set
+# model.threads=1`` reuse the cached warm-up — the same weights — instead of silently training a new one.
 _NOT_IN_WARMUP_KEY = {"model": ("threads", "dedup_images", "share_prompt_forward"), "task": ("test_split", "test_size")}
 
 
@@ -156,10 +158,17 @@ def pass_rates(policy: Policy, prompts: list[Prompt], config: RunConfig, n: int,
 
 def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train, measure the regime, save ``target`` (model + processor + warmup.json) atomically."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.warmup.threads)  # fixed and keyed: the base must not depend on model.threads
+    try:
+        return _train_and_save(config, target, log)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train_and_save(config: RunConfig, target: Path, log: Callable[[str], None]) -> dict[str, Any]:
     w = config.warmup
     started = time.perf_counter()
-    if config.model.threads:  # as the trainer does; the warm-up runs before any backend exists
-        torch.set_num_threads(config.model.threads)
     benchmark = make_benchmark(config.task.benchmark, config.task.options)
     policy = load_policy_for(initial_model_dir(config), config.model)
     template = config.task.prompt_template

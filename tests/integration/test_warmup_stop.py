@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from npo_bench.config import resolve
 from npo_bench.trainer import warmup
@@ -56,11 +57,33 @@ def test_the_regime_report_says_inside_or_outside_and_gives_each_family(tmp_path
     assert "inside NPO's regime" in warmup.regime_verdict(inside)
 
 
-def test_the_warmup_runs_on_the_configured_thread_count(tmp_path, monkeypatch):
+def test_the_warmup_runs_on_its_own_thread_count_and_restores_the_callers(tmp_path, monkeypatch):
     monkeypatch.setattr(warmup, "pass_rates", lambda policy, prompts, config, n, benchmark: [0.5] * len(prompts))
     seen = []
     monkeypatch.setattr(warmup.torch, "set_num_threads", seen.append)
+    monkeypatch.setattr(warmup.torch, "get_num_threads", lambda: 7)
     config = resolve("micro", overrides=["warmup.max_steps=1", "warmup.report_prompts=4", "model.threads=1"])
     config.cache_dir = str(tmp_path)
     warmup.run_warmup(config, tmp_path / "base", log=lambda line: None)
-    assert seen == [1]  # model.threads=1 (a compare worker, a val experiment) holds for the SFT too
+    assert seen == [2, 7]  # warmup.threads (default 2), not model.threads=1; then the caller's count again
+
+
+def _weights(directory):
+    from safetensors.torch import load_file
+
+    return load_file(str(directory / "model.safetensors"))
+
+
+def test_the_base_is_the_same_whatever_model_threads_the_run_uses(tmp_path, monkeypatch):
+    """A compare with --jobs 2 --set model.threads=1 must train on the base that `npo-bench run` (2 threads) uses:
+    the same cache key, and the same weights bit for bit when built under either setting."""
+    monkeypatch.setattr(warmup, "pass_rates", lambda policy, prompts, config, n, benchmark: [0.5] * len(prompts))
+    bases = {}
+    for threads in (1, 2):
+        overrides = ["warmup.max_steps=3", "warmup.report_prompts=4", f"model.threads={threads}"]
+        config = resolve("micro", overrides=overrides)
+        config.cache_dir = str(tmp_path / f"cache{threads}")
+        bases[threads] = (warmup.warmup_key(config), _weights(warmup.base_model_dir(config, log=lambda line: None)))
+    assert bases[1][0] == bases[2][0]
+    assert bases[1][1].keys() == bases[2][1].keys()
+    assert all(torch.equal(bases[1][1][k], bases[2][1][k]) for k in bases[1][1])

@@ -18,7 +18,14 @@ def test_evaluation_and_thread_settings_reuse_the_cached_base(override):
 
 @pytest.mark.parametrize(
     "override",
-    ["task.seed=2", "task.train_size=100", "model.tiny.hidden_size=64", "warmup.lr=0.001", "rollout.n=4"],
+    [
+        "task.seed=2",
+        "task.train_size=100",
+        "model.tiny.hidden_size=64",
+        "warmup.lr=0.001",
+        "rollout.n=4",
+        "warmup.threads=1",  # the SFT's float summation order: a different base
+    ],
 )
 def test_settings_that_shape_the_base_change_the_key(override):
     assert warmup_key(resolve("tiny-cpu", overrides=[override])) != warmup_key(resolve("tiny-cpu"))
