@@ -1,0 +1,35 @@
+"""Whether the ``openrlhf`` extra is usable here, found without importing anything heavy."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+
+PINNED = "0.11.2"
+INSTALL_HINT = "pip install 'npo-bench[openrlhf]' (CPU machines: the recipe in docs/backends.md)"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing() -> list[str]:
+    """Reasons the backend cannot train here (empty = it can launch)."""
+    reasons = []
+    if not _installed("openrlhf"):
+        return [f"openrlhf is not installed: {INSTALL_HINT}"]
+    version = importlib.metadata.version("openrlhf")
+    if version != PINNED:
+        reasons.append(f"openrlhf {version} is installed, the backend is written against {PINNED}")
+    for module, what in (("ray", "ray"), ("deepspeed", "deepspeed"), ("vllm", "vllm (rollout engines, GPU)")):
+        if not _installed(module):
+            reasons.append(f"{what} is not installed")
+    return reasons
+
+
+def availability_note() -> str:
+    reasons = missing()
+    return f" — unavailable here: {'; '.join(reasons)}" if reasons else " — available"
