@@ -61,8 +61,9 @@ def rollout_trajectory(
     return Trajectory(prompt.id, response_ids.long(), text, None, float(reward), bool(correct), source)
 
 
-def with_logprobs(trajectory: Trajectory, logprobs: torch.Tensor) -> Trajectory:
-    return dataclasses.replace(trajectory, logprobs=logprobs)
+def with_logprobs(trajectory: Trajectory, logprobs: torch.Tensor, source: str | None = None) -> Trajectory:
+    """The trajectory with its behaviour log-probs (L,) (and, for a harvest from a checkpoint, its source tag)."""
+    return dataclasses.replace(trajectory, logprobs=logprobs, source=source or trajectory.source)
 
 
 def make_group(prompt: Prompt, trajectories: Sequence[Trajectory]) -> Group:

@@ -1,0 +1,227 @@
+"""``OpenRLHFControl``: the ``TrainerControl`` a guidance source drives, over OpenRLHF's Ray actor groups.
+
+It lives inside the single-controller ``GuidedPPOTrainer`` actor. Weights, optimizer and LR scheduler live on the
+DeepSpeed ranks (``GuidedPolicyModelActor``); rollouts come from the vLLM engines; the data order is npo-bench's
+``PromptStream`` (step-indexed, so the data cursor is the step and the same seed gives the same prompts on both
+backends); source state, RNG and log line counts are the controller's.
+
+- ``save(tag)``: every rank writes its DeepSpeed shard under ``checkpoints/<tag>/deepspeed/<tag>`` (never rotated)
+  and rank 0 a loadable HF model in ``checkpoints/<tag>``; the controller adds ``trainer_state.pt`` (the embedded
+  backend's format) and points ``latest.json`` at it, so ``compare``/``analyze``/``eval`` read both backends alike.
+- ``restore(ref)``: every rank loads the tag, the weights are pushed to the engines, the step (= data cursor) and the
+  controller RNG come back; the source keeps its memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ray
+import torch
+
+from npo_bench.runs import atomic_write_json
+from npo_bench.trainer import checkpoints
+from npo_bench.types import CheckpointRef, Prompt, Trajectory
+from npo_bench_plugins.openrlhf import adapter
+
+# OpenRLHF's status keys → npo-bench's metric names (docs/metrics.md)
+STATUS_METRICS = {
+    "policy_loss": "policy/loss",
+    "entropy_loss": "policy/entropy",
+    "ppo_clip_ratio": "policy/clip_frac",
+    "ppo_kl": "policy/approx_kl",
+    "kl": "policy/kl_to_ref",
+    "actor_grad_norm": "policy/grad_norm",
+    "actor_lr": "policy/lr",
+}
+
+
+class OpenRLHFControl:
+    """TrainerControl over a ``GuidedPPOTrainer`` (``trainer``): its actor group, engines, maker and run directory."""
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+        self.job = trainer.job
+        self.config = self.job.config
+        self.run = trainer.run
+        self.source = None
+        self._step = 0
+        self.updates = 0
+
+    # ---- TrainerControl ---------------------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def save(self, tag: str) -> CheckpointRef:
+        folder = self.run.checkpoints
+        final, staging = folder / tag, folder / f".{tag}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        state = self._trainer_state()
+        self._on_actors("save_tagged", folder=str(staging / "deepspeed"), tag=tag, client_states={"step": self._step})
+        torch.save(state, staging / checkpoints.STATE_FILE)
+        if final.exists():
+            trash = folder / f".{tag}.old"
+            shutil.rmtree(trash, ignore_errors=True)
+            final.rename(trash)
+            staging.rename(final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            staging.rename(final)
+        atomic_write_json(folder / checkpoints.LATEST, {"tag": tag, "step": self._step})
+        return CheckpointRef(step=self._step, tag=tag, path=final)
+
+    def restore(self, ref: CheckpointRef) -> None:
+        state = checkpoints.load_trainer_state(ref)
+        self._on_actors("load_tagged", folder=str(ref.path / "deepspeed"), tag=ref.tag)
+        self.trainer.push_weights_to_engines()
+        checkpoints.restore_rng(state["rng"])
+        self._step = int(state["step"])
+
+    def resume(self, ref: CheckpointRef) -> None:
+        self.restore(ref)
+        state = checkpoints.load_trainer_state(ref)
+        self.updates = int(state.get("updates", state["step"]))
+        if self.source is not None:
+            self.source.load_state_dict(state["source"])
+        self.run.metrics.truncate(int(state["metrics_lines"]))
+        self.run.events.truncate(int(state["events_lines"]))
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            self.run_step(guided=False)
+
+    def sample(
+        self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
+    ) -> list[list[Trajectory]]:
+        source = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
+        with self.weights_of(checkpoint):
+            rows = self.trainer.generate(prompts, n)
+        groups = [rows[i : i + n] for i in range(0, len(rows), n)]
+        out = []
+        for prompt, block in zip(prompts, groups, strict=True):
+            trajectories = [self.trainer.experience_maker._trajectory(row, prompt) for row in block]
+            logprobs = self._token_stats(trajectories, with_entropy=False)
+            out.append([adapter.with_logprobs(t, lp, source) for t, (lp, _) in zip(trajectories, logprobs, strict=True)])
+        return out
+
+    def logprobs(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+        with self.weights_of(checkpoint):
+            return [lp for lp, _ in self._token_stats(trajectories, with_entropy=False)]
+
+    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+        with self.weights_of(checkpoint):
+            return [ent for _, ent in self._token_stats(trajectories, with_entropy=True)]
+
+    def prompts_between(self, start: int, end: int) -> list[Prompt]:
+        return self.trainer.stream.between(start, end)
+
+    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+        tokenizer = self.trainer.text_tokenizer
+        tokens = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        self.job.prompt_index.setdefault(prompt.id, prompt)
+        return adapter.verify(
+            adapter.external_trajectory(prompt, tokens, text, source),
+            prompt,
+            self.job.benchmark,
+            self.config.trainer.format_weight,
+        )
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        self.run.events.append({"step": self._step, "update": self.updates, **event})
+
+    # ---- the guided step ----------------------------------------------------------------------------------------
+    def attach_source(self, source: Any) -> None:
+        self.source = source
+        source.setup(self, dict(self.config.source.options))
+
+    def run_step(self, guided: bool = True) -> Any:
+        started = time.perf_counter()
+        if guided and self.source is not None:
+            self.source.before_step(self)
+        before = time.perf_counter() - started
+        step = self._step + 1
+        prompts = self.trainer.stream.batch(step)
+        if guided and self.source is not None:
+            prompts = self.source.select_prompts(step, prompts)
+        status, batch = self.trainer.guided_train_step(
+            prompts, self.source.guide if guided and self.source is not None else None, step
+        )
+        self._step, self.updates = step, self.updates + 1
+        metrics = {
+            **adapter.step_metrics(batch.groups, batch.guided, self.config.rollout.max_new_tokens),
+            **{ours: float(status[theirs]) for theirs, ours in STATUS_METRICS.items() if theirs in status},
+            **(self.source.metrics() if guided and self.source is not None else {}),
+            "train/updates": float(self.updates),
+            "data/epoch": self.trainer.stream.epoch(step),
+            **{f"time/{k.split('/', 1)[1]}_s": float(v) for k, v in status.items() if k.startswith("timing/")},
+            "time/step_s": time.perf_counter() - started,
+            "time/before_step_s": before,
+        }
+        self.run.metrics.append({"step": step, "phase": "train" if guided else "scout", **metrics})
+        stats = adapter.step_stats(step, metrics, batch.groups)
+        if guided and self.source is not None:
+            self.source.after_step(stats)
+        return stats
+
+    # ---- helpers ---------------------------------------------------------------------------------------------
+    def _trainer_state(self) -> dict[str, Any]:
+        return {
+            "step": self._step,
+            "updates": self.updates,
+            "rng": checkpoints.capture_rng(),
+            "source": self.source.state_dict() if self.source is not None else {},
+            "metrics_lines": self.run.metrics.line_count(),
+            "events_lines": self.run.events.line_count(),
+            "backend": "openrlhf",
+            "data_cursor": self._step,  # PromptStream is step-indexed
+        }
+
+    def _on_actors(self, method: str, **kwargs: Any) -> list[Any]:
+        return ray.get(self.trainer.actor_model_group.async_run_method(method_name=method, **kwargs))
+
+    @contextlib.contextmanager
+    def weights_of(self, checkpoint: CheckpointRef | None) -> Iterator[None]:
+        """Temporarily put a checkpoint's weights on the actor ranks and the engines; the current ones come back."""
+        if checkpoint is None:
+            yield
+            return
+        self._on_actors("stash_weights")
+        self._on_actors("load_hf_weights", folder=str(checkpoint.path))
+        self.trainer.push_weights_to_engines()
+        try:
+            yield
+        finally:
+            self._on_actors("load_hf_weights", folder=None)
+            self.trainer.push_weights_to_engines()
+
+    def _token_stats(self, trajectories: Sequence[Trajectory], with_entropy: bool) -> list[tuple[torch.Tensor, Any]]:
+        rows = [self.trainer.encoded_row(self._prompt(t.prompt_id), t.response_ids) for t in trajectories]
+        refs = self.trainer.actor_model_group.async_run_method_batch(
+            method_name="token_stats",
+            sequences=[r.sequences for r in rows],
+            action_mask=[r.action_mask for r in rows],
+            attention_mask=[r.attention_mask for r in rows],
+            mm_train_inputs_list=[r.mm_train_inputs for r in rows],
+            with_entropy=[with_entropy] * len(rows),
+        )
+        duplicates = self.config_duplicates()
+        results = self.trainer.experience_maker._flatten_results(refs, duplicates)
+        out = []
+        for t, row, (logprobs, entropy) in zip(trajectories, rows, results, strict=True):
+            marks = row.action_mask[0].bool()
+            ent = entropy[0][marks] if entropy is not None else torch.empty(0)
+            out.append((logprobs[0][marks][: t.length], ent[: t.length]))
+        return out
+
+    def config_duplicates(self) -> int:
+        ds = self.trainer.args.ds
+        return int(ds.ring_attn_size) * int(ds.tensor_parallel_size)
+
+    def _prompt(self, prompt_id: str) -> Prompt:
+        return self.job.prompt_index[prompt_id]
