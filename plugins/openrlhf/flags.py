@@ -133,7 +133,7 @@ def refuse_in_argv(argv: Sequence[str]) -> None:
 class _Captured(Exception):
     def __init__(self, args: Any):
         super().__init__("captured")
-        self.args = args
+        self.parsed = args
 
 
 def parse_with_stock_parser(argv: Sequence[str]) -> Any:
@@ -159,7 +159,7 @@ def parse_with_stock_parser(argv: Sequence[str]) -> Any:
         with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             runpy.run_module(ENTRY_MODULE, run_name="__main__", alter_sys=False)
     except _Captured as captured:
-        return captured.args
+        return captured.parsed
     except SystemExit as exc:
         message = stderr.getvalue().strip().splitlines()
         raise UserError(f"OpenRLHF's parser rejected the flags: {message[-1] if message else exc}") from None
