@@ -99,3 +99,12 @@ def test_openrlhf_checks_the_cluster_shape_against_the_batch():
     """OpenRLHF's own check: 16 prompts × 8 rollouts in micro-batches of 8 cannot feed 32 actor ranks."""
     with pytest.raises(UserError, match="effective number of actor processes"):
         parsed(options={"nodes": 4, "gpus_per_node": 8})
+
+
+@pytest.mark.parametrize("preset", ["qwen3vl-8b-32xh200", "qwen3vl-2b-8xh100"])
+def test_the_gpu_presets_are_accepted_by_openrlhf(preset):
+    config = resolve(preset, overrides=["source.name=near_future"])
+    args = parse_with_stock_parser(OpenRLHFBackend.argv(config, Path("/runs/r1")))
+    assert args.rollout.n_samples_per_prompt == 8
+    assert args.rollout.batch_size == config.rollout.prompts_per_step
+    assert args.actor.num_nodes * args.actor.num_gpus_per_node == args.vllm.num_engines  # colocated
