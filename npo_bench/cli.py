@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN", help="continue the run directory RUN from its newest checkpoint")
     run.add_argument("--backend", help="training backend: embedded (default) | openrlhf (config key `backend`)")
     run.add_argument(
-        "--dry-run", action="store_true", help="print what would run (openrlhf: its flags and the Ray job); start nothing"
+        "--dry-run", action="store_true", help="print what would run (openrlhf: its flags, the Ray job); start nothing"
     )
     run.set_defaults(handler=cmd_run)
 

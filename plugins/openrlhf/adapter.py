@@ -102,9 +102,7 @@ def verify(trajectory: Trajectory, prompt: Prompt, benchmark: Any, format_weight
     return score_trajectory(trajectory, prompt, benchmark, format_weight)
 
 
-def step_metrics(
-    groups: Sequence[Group], guided: Sequence[GuidedGroup], max_new_tokens: int
-) -> dict[str, float]:
+def step_metrics(groups: Sequence[Group], guided: Sequence[GuidedGroup], max_new_tokens: int) -> dict[str, float]:
     """The embedded backend's rollout metrics (same names in metrics.jsonl)."""
     return rollout_metrics(groups, [g.core for g in guided], max_new_tokens)
 

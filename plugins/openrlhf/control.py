@@ -18,7 +18,6 @@ import contextlib
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import ray
@@ -107,14 +106,20 @@ class OpenRLHFControl:
         for prompt, block in zip(prompts, groups, strict=True):
             trajectories = [self.trainer.experience_maker._trajectory(row, prompt) for row in block]
             logprobs = self._token_stats(trajectories, with_entropy=False)
-            out.append([adapter.with_logprobs(t, lp, source) for t, (lp, _) in zip(trajectories, logprobs, strict=True)])
+            out.append(
+                [adapter.with_logprobs(t, lp, source) for t, (lp, _) in zip(trajectories, logprobs, strict=True)]
+            )
         return out
 
-    def logprobs(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def logprobs(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         with self.weights_of(checkpoint):
             return [lp for lp, _ in self._token_stats(trajectories, with_entropy=False)]
 
-    def entropies(self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None) -> list[torch.Tensor]:
+    def entropies(
+        self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
+    ) -> list[torch.Tensor]:
         with self.weights_of(checkpoint):
             return [ent for _, ent in self._token_stats(trajectories, with_entropy=True)]
 

@@ -92,7 +92,11 @@ class GuidedExperienceMaker(RemoteExperienceMaker):
             by_trajectory = {id(t): row for t, row in zip(groups[index].trajectories, block, strict=True)}
             for member in group.members:
                 row = by_trajectory.get(id(member.trajectory))
-                row = self._stamped(row, member, index) if row is not None else self._injected_row(block[0], member, index)
+                row = (
+                    self._stamped(row, member, index)
+                    if row is not None
+                    else self._injected_row(block[0], member, index)
+                )
                 rows.append(row)
         self.last = GuidedBatch(groups, guided, [])
         return rows
@@ -105,7 +109,8 @@ class GuidedExperienceMaker(RemoteExperienceMaker):
         apply_length_penalties(experiences, self.args)  # the stock shaping (off unless its flags are set)
         members: dict[int, list[tuple[int, int, int]]] = {}  # group -> [(original index, experience, row)]
         for e, experience in enumerate(experiences):
-            for r, (group, original) in enumerate(zip(experience.info["npo_group"].tolist(), experience.index)):
+            groups = experience.info["npo_group"].tolist()
+            for r, (group, original) in enumerate(zip(groups, experience.index, strict=True)):
                 members.setdefault(int(group), []).append((original, e, r))
         order = sorted(members)
         rewards = []

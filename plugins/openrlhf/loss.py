@@ -70,7 +70,9 @@ class GuidedPolicyLoss(PolicyLoss):
             log_probs, old_log_probs, advantages, action_mask * on_policy, None,
             dp_size, batch_num_tokens, global_batch_size,
         )  # fmt: skip
-        terms = mixed_loss(self._inputs(log_probs, old_log_probs, advantages, mask, rows), self._modes(rows), self.settings)
+        terms = mixed_loss(
+            self._inputs(log_probs, old_log_probs, advantages, mask, rows), self._modes(rows), self.settings
+        )
         guided_loss = aggregate_loss(
             terms.token_loss,
             mask * ~on_policy,

@@ -41,7 +41,7 @@ def guided_loss_for(trainer: Any, is_cap: float, shaping_gamma: float) -> Guided
 
 
 def install_guided_loss(trainer: Any, is_cap: float, shaping_gamma: float) -> None:
-    """Swap ``trainer.actor_loss_fn`` and wrap ``trainer.training_step`` so each micro-batch's rows carry their modes."""
+    """Swap ``trainer.actor_loss_fn``; wrap ``trainer.training_step`` so each micro-batch's rows carry their modes."""
     trainer.actor_loss_fn = guided_loss_for(trainer, is_cap, shaping_gamma)
     stock_step = trainer.training_step
 
@@ -81,7 +81,7 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
         model = self.actor.model
         return getattr(model, "module", model)
 
-    # ---- tagged checkpoints (every rank; never rotated) ---------------------------------------------------------------
+    # ---- tagged checkpoints (every rank; never rotated) ----------------------------------------------------------
     def save_tagged(self, folder: str, tag: str, client_states: dict | None = None) -> None:
         """DeepSpeed state (weights, optimizer, scheduler) under ``folder/tag`` + a loadable HF model in ``folder``'s
         parent. ``max_num`` is unbounded: OpenRLHF's rotation must never delete an NPO anchor."""
@@ -99,7 +99,9 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
         import deepspeed
 
         module = self._module()
-        with deepspeed.zero.GatheredParameters(list(module.parameters()), enabled=self.strategy.args.ds.zero_stage == 3):
+        with deepspeed.zero.GatheredParameters(
+            list(module.parameters()), enabled=self.strategy.args.ds.zero_stage == 3
+        ):
             self._stash = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
     def load_hf_weights(self, folder: str | None) -> None:
@@ -126,7 +128,9 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
 
         module = self._module()
         digest = hashlib.sha256()
-        with deepspeed.zero.GatheredParameters(list(module.parameters()), enabled=self.strategy.args.ds.zero_stage == 3):
+        with deepspeed.zero.GatheredParameters(
+            list(module.parameters()), enabled=self.strategy.args.ds.zero_stage == 3
+        ):
             for name, value in sorted(module.state_dict().items()):
                 digest.update(name.encode())
                 digest.update(value.detach().float().cpu().numpy().tobytes())

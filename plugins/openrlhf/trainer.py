@@ -69,7 +69,9 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         ctl = OpenRLHFControl(self)
         host = get_host()
         ctl.attach_source(host.get("source", config.source.name).load()())
-        test = self.job.benchmark.load(config.task.test_split, config.eval.size or config.task.test_size, config.task.seed)
+        test = self.job.benchmark.load(
+            config.task.test_split, config.eval.size or config.task.test_size, config.task.seed
+        )
         ref = checkpoints.latest_checkpoint(self.run.checkpoints) if self.job.resume else None
         if ref is not None:
             ctl.resume(ref)
@@ -126,7 +128,12 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         e = self.job.config.eval
         samples = 1 if e.temperature == 0 else max(e.samples, 1)
         rows = self.generate(
-            prompts, samples, temperature=e.temperature, top_p=e.top_p, top_k=e.top_k or -1, max_new_tokens=e.max_new_tokens
+            prompts,
+            samples,
+            temperature=e.temperature,
+            top_p=e.top_p,
+            top_k=e.top_k or -1,
+            max_new_tokens=e.max_new_tokens,
         )
         texts: dict[str, list[str]] = {}
         for row in rows:

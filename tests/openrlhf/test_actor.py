@@ -36,7 +36,7 @@ def test_actor_logprobs_and_gradients_equal_the_embedded_backend(tiny_vlm):
     assert actor.is_vlm and type(actor.model) is type(policy.model)
     actor.model.float()  # the same weights and buffers (rotary inv_freq too) in full precision
     actor.model.load_state_dict(policy.model.state_dict())
-    for (name, theirs_buffer), (_, ours_buffer) in zip(actor.model.named_buffers(), policy.model.named_buffers()):
+    for (_, theirs_buffer), (_, ours_buffer) in zip(actor.model.named_buffers(), policy.model.named_buffers()):
         theirs_buffer.copy_(ours_buffer)
     from openrlhf.utils.utils import get_tokenizer
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from openrlhf.trainer.ppo_utils.experience import Experience, make_experience_batch, split_experience_batch
-from openrlhf.trainer.ppo_utils.experience import remove_padding_in_sequences
+from openrlhf.trainer.ppo_utils.experience import (
+    Experience,
+    make_experience_batch,
+    remove_padding_in_sequences,
+    split_experience_batch,
+)
 from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
 from openrlhf.utils.deepspeed import DeepspeedStrategy
 
@@ -63,7 +67,10 @@ def test_slot_replacement_and_append_keep_every_field_across_micro_batches(parse
         from dataclasses import replace
 
         return [
-            Injection(0, N - 1, replace(guide, prompt_id="p0", source="guide@t+20"), guide.response_ids.float() * -0.1, "importance"),
+            Injection(
+                0, N - 1, replace(guide, prompt_id="p0", source="guide@t+20"), guide.response_ids.float() * -0.1,
+                "importance",
+            ),
             Injection(2, "append", replace(groups[2].trajectories[1], source="replay"), None, "on_policy"),
         ]  # fmt: skip
 
@@ -90,7 +97,9 @@ def test_slot_replacement_and_append_keep_every_field_across_micro_batches(parse
     experiences = m.compute_advantages_and_returns(samples)
     mixed = apply_injections(captured["groups"], injections(captured["groups"]))
     expected = torch.cat(compute_advantages(mixed, resolve("micro")))
-    got = torch.cat([e.advantages[torch.arange(len(e.sequences)), e.action_mask.float().argmax(-1)] for e in experiences])
+    got = torch.cat(
+        [e.advantages[torch.arange(len(e.sequences)), e.action_mask.float().argmax(-1)] for e in experiences]
+    )
     assert torch.allclose(got, expected, atol=1e-6)
     assert got[N - 1] == pytest.approx(1.5, abs=1e-5) and got[0] == pytest.approx(-0.5, abs=1e-5)  # guide vs siblings
     # replay buffer: split into single rows, drop padding, merge into training micro-batches (its own functions)

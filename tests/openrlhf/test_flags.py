@@ -44,7 +44,9 @@ def test_stock_parser_accepts_the_mapping_and_carries_our_values():
 
 
 def test_kl_loss_seq_mean_and_mean_advantages_map():
-    _, args = parsed(overrides=("trainer.kl_coef=0.001", "trainer.loss_agg=seq_mean_token_mean", "trainer.advantage=mean"))
+    _, args = parsed(
+        overrides=("trainer.kl_coef=0.001", "trainer.loss_agg=seq_mean_token_mean", "trainer.advantage=mean")
+    )
     assert args.algo.kl.use_loss and args.algo.kl.estimator == "k3" and args.algo.kl.init_coef == pytest.approx(1e-3)
     assert args.actor.loss_agg_mode == "seq-mean-token-mean"
     assert args.algo.advantage.estimator == "dr_grpo"
