@@ -19,9 +19,10 @@ def _installed(module: str) -> bool:
 def missing() -> list[str]:
     """Reasons the backend cannot train here (empty = it can launch)."""
     reasons = []
-    if not _installed("openrlhf"):
+    try:  # the distribution, not a module lookup (a folder named openrlhf on sys.path is not the package)
+        version = importlib.metadata.version("openrlhf")
+    except importlib.metadata.PackageNotFoundError:
         return [f"openrlhf is not installed: {INSTALL_HINT}"]
-    version = importlib.metadata.version("openrlhf")
     if version != PINNED:
         reasons.append(f"openrlhf {version} is installed, the backend is written against {PINNED}")
     for module, what in (("ray", "ray"), ("deepspeed", "deepspeed"), ("vllm", "vllm (rollout engines, GPU)")):
