@@ -16,8 +16,9 @@ def _installed(module: str) -> bool:
         return False
 
 
-def missing() -> list[str]:
-    """Reasons the backend cannot train here (empty = it can launch)."""
+def missing(need_vllm: bool = True) -> list[str]:
+    """Reasons the backend cannot train here (empty = it can launch; ``need_vllm=False``: a ``device: cpu`` run,
+    whose rollout engines are HF models)."""
     reasons = []
     try:  # the distribution, not a module lookup (a folder named openrlhf on sys.path is not the package)
         version = importlib.metadata.version("openrlhf")
@@ -26,6 +27,8 @@ def missing() -> list[str]:
     if version != PINNED:
         reasons.append(f"openrlhf {version} is installed, the backend is written against {PINNED}")
     for module, what in (("ray", "ray"), ("deepspeed", "deepspeed"), ("vllm", "vllm (rollout engines, GPU)")):
+        if module == "vllm" and not need_vllm:
+            continue
         if not _installed(module):
             reasons.append(f"{what} is not installed")
     return reasons

@@ -79,7 +79,9 @@ class OpenRLHFBackend:
     @classmethod
     def launch(cls, config: RunConfig, run: Any, resume: bool) -> dict[str, float]:
         """Run the job to the end (blocks); returns the final evaluation's scores."""
-        missing = availability.missing()
+        opts = resolve_options(config.backend_options)
+        cpu = opts["device"] == "cpu"
+        missing = availability.missing(need_vllm=not cpu)
         if missing:
             raise UserError(f"backend 'openrlhf' is unavailable here: {'; '.join(missing)}")
         from npo_bench.trainer.warmup import base_model_dir
@@ -91,9 +93,18 @@ class OpenRLHFBackend:
         if not job.dataset.exists():
             export_prompts(job, job.train_prompts)
         argv = cls.argv(config, run.path)
-        _start_ray(resolve_options(config.backend_options)["ray_address"], job)
-        from npo_bench_plugins.openrlhf import trainer
+        if cpu:  # before anything imports OpenRLHF: its CUDA-only device calls go to the CPU (docs/backends.md)
+            from npo_bench_plugins.openrlhf import cpu_shim
 
+            cpu_shim.install()
+            from npo_bench_plugins.openrlhf import hf_engine
+
+            hf_engine.install()
+        from npo_bench_plugins.openrlhf import trainer
+        from npo_bench_plugins.openrlhf.processors import register_torchvision_free_processors
+
+        register_torchvision_free_processors()  # create_vllm_engines reads the processor in this process
+        started = _start_ray(opts, job)
         trainer.install()
         saved = sys.argv
         sys.argv = ["train_ppo_ray", *argv]
@@ -101,6 +112,10 @@ class OpenRLHFBackend:
             runpy.run_module(ENTRY_MODULE, run_name="__main__", alter_sys=False)
         finally:
             sys.argv = saved
+            if started:
+                import ray
+
+                ray.shutdown()
         return _final_scores(run.path)
 
 
@@ -122,12 +137,27 @@ def _link_base(base: Path, folder: Path) -> None:
         target.symlink_to(base.resolve(), target_is_directory=True)
 
 
-def _start_ray(address: str | None, job: Job) -> None:
+def _start_ray(opts: dict[str, Any], job: Job) -> bool:
+    """Join ``ray_address`` (or $RAY_ADDRESS), else start a local Ray; True when this call started it. A CPU run
+    declares logical GPUs (OpenRLHF places its actors with ``num_gpus``) and installs the CPU shim in every worker."""
     import ray
 
     env = {**job.env(), "TOKENIZERS_PARALLELISM": "false", "RAY_ENABLE_ZERO_COPY_TORCH_TENSORS": "1"}
-    ray.init(address=address or os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": env})
     os.environ.update(job.env())
+    address = opts["ray_address"] or os.environ.get("RAY_ADDRESS")
+    if opts["device"] != "cpu":
+        ray.init(address=address, runtime_env={"env_vars": env})
+        return address is None
+    from npo_bench_plugins.openrlhf.cpu_shim import ray_init_kwargs
+
+    if address:
+        raise UserError("backend 'openrlhf': device=cpu starts its own local Ray (ray_address must be empty)")
+    actors = opts["nodes"] * opts["gpus_per_node"]
+    engines = opts["vllm_engines"] or actors // opts["vllm_tensor_parallel"]
+    kwargs = ray_init_kwargs(num_cpus=actors + engines + 1, gpus=actors + engines)
+    kwargs["runtime_env"]["env_vars"] = env
+    ray.init(**kwargs)
+    return True
 
 
 def _final_scores(run_dir: Path) -> dict[str, float]:

@@ -10,6 +10,11 @@ backends); source state, RNG and log line counts are the controller's.
   backend's format) and points ``latest.json`` at it, so ``compare``/``analyze``/``eval`` read both backends alike.
 - ``restore(ref)``: every rank loads the tag, the weights are pushed to the engines, the step (= data cursor) and the
   controller RNG come back; the source keeps its memory.
+- ``backend_options.check_restores``: every save records a fingerprint — a SHA-256 of the actor's full weights and the
+  engines' greedy responses to a few fixed training prompts — and every restore compares: the weights after the
+  restore must be bit-identical to the anchor's (else the run stops), and the engines must answer the fixed prompts
+  as they did at the anchor (they sample with the restored weights); a ``restore_check`` event records both, and
+  whether the scout had moved them. Costs one gathered hash and one small greedy batch per save and restore.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class OpenRLHFControl:
         self.source = None
         self._step = 0
         self.updates = 0
+        self.check_restores = bool(self.job.options["check_restores"])
 
     # ---- TrainerControl ---------------------------------------------------------------------------------------
     @property
@@ -62,6 +68,8 @@ class OpenRLHFControl:
         final, staging = folder / tag, folder / f".{tag}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         state = self._trainer_state()
+        if self.check_restores:
+            state["fingerprint"] = self.fingerprint()
         self._on_actors("save_tagged", folder=str(staging / "deepspeed"), tag=tag, client_states={"step": self._step})
         torch.save(state, staging / checkpoints.STATE_FILE)
         if final.exists():
@@ -77,10 +85,13 @@ class OpenRLHFControl:
 
     def restore(self, ref: CheckpointRef) -> None:
         state = checkpoints.load_trainer_state(ref)
+        ahead = self.fingerprint() if self.check_restores and "fingerprint" in state else None
         self._on_actors("load_tagged", folder=str(ref.path / "deepspeed"), tag=ref.tag)
         self.trainer.push_weights_to_engines()
         checkpoints.restore_rng(state["rng"])
         self._step = int(state["step"])
+        if ahead is not None:
+            self._check_restore(ref, state, ahead)
 
     def resume(self, ref: CheckpointRef) -> None:
         self.restore(ref)
@@ -173,6 +184,45 @@ class OpenRLHFControl:
         if guided and self.source is not None:
             self.source.after_step(stats)
         return stats
+
+    # ---- restore checks ----------------------------------------------------------------------------------------
+    def fingerprint(self) -> dict[str, Any]:
+        """The actor's weights hash (every rank takes part: ZeRO-3 gathers), the engines' weights hash where they can
+        report one (the CPU run's HF engines), the greedy responses to the fixed probe prompts, and the next batch's
+        prompt ids (the data cursor)."""
+        digests = self._on_actors("weights_digest")
+        probes = self.job.train_prompts[: self.job.options["check_prompts"]]
+        rows = self.trainer.generate(probes, 1, temperature=0.0, top_p=1.0, top_k=-1)
+        return {
+            "weights_sha256": digests[0],
+            "engines_sha256": self.trainer.engine_digests(),
+            "greedy": [self.trainer.experience_maker._response_ids(row) for row in rows],
+            "next_prompts": [p.id for p in self.trainer.stream.batch(self._step + 1)],
+        }
+
+    def _check_restore(self, ref: CheckpointRef, state: Mapping[str, Any], ahead: Mapping[str, Any]) -> None:
+        anchor, now = state["fingerprint"], self.fingerprint()
+        check = {
+            "event": "restore_check",
+            "tag": ref.tag,
+            "anchor_step": int(state["step"]),
+            "weights_restored": now["weights_sha256"] == anchor["weights_sha256"],
+            "weights_moved_by_scout": ahead["weights_sha256"] != anchor["weights_sha256"],
+            "greedy_restored": now["greedy"] == anchor["greedy"],
+            "greedy_changed_by_scout": ahead["greedy"] != anchor["greedy"],
+            "data_cursor_restored": now["next_prompts"] == anchor["next_prompts"],
+            "weights_sha256": now["weights_sha256"],
+        }
+        if now["engines_sha256"]:  # engines that can hash their weights must hold exactly the actor's
+            check["engines_hold_actor_weights"] = set(now["engines_sha256"]) == {now["weights_sha256"]}
+        self.log_event(check)
+        failed = [
+            k
+            for k in ("weights_restored", "data_cursor_restored", "engines_hold_actor_weights")
+            if not check.get(k, True)
+        ]
+        if failed:
+            raise RuntimeError(f"restore of {ref.tag} failed its checks: {', '.join(failed)} (events.jsonl)")
 
     # ---- helpers ---------------------------------------------------------------------------------------------
     def _trainer_state(self) -> dict[str, Any]:

@@ -142,6 +142,10 @@ class GuidedExperienceMaker(RemoteExperienceMaker):
             raise UserError(f"rollout label {label!r} is not a prompt id of this run's exported dataset")
         return adapter.make_group(prompt, [self._trajectory(row, prompt) for row in block])
 
+    @staticmethod
+    def _response_ids(row: Experience) -> list[int]:
+        return response_of(row)[0].tolist()
+
     def _trajectory(self, row: Experience, prompt: Prompt) -> Trajectory:
         response, _ = response_of(row)
         text = self.tokenizer.decode(response.tolist(), skip_special_tokens=True)

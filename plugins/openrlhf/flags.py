@@ -37,6 +37,11 @@ class JobPaths:
     agent: Path  # the AgentExecutor file that rewards rollouts with npo-bench's verifier
     deepspeed: Path  # OpenRLHF's own checkpoint folder (unused by npo-bench's loop, kept inside the run)
 
+    @property
+    def final_model(self) -> Path:
+        """Where the stock ``train()`` saves the actor after ``fit`` (its default is ``./ckpt`` in the cwd)."""
+        return self.deepspeed.parent / "final-model"
+
 
 def config_flags(config: RunConfig, opts: Mapping[str, Any], paths: JobPaths, is_vlm: bool) -> list[str]:
     """The OpenRLHF flags that carry the run's config (group size, clip, loss, lr, lengths, cluster shape)."""
@@ -133,6 +138,8 @@ def config_flags(config: RunConfig, opts: Mapping[str, Any], paths: JobPaths, is
         paths.deepspeed,
         "--ckpt.save_steps",
         -1,
+        "--ckpt.output_dir",
+        paths.final_model,
         "--eval.steps",
         -1,
         "--logger.logging_steps",
@@ -143,6 +150,8 @@ def config_flags(config: RunConfig, opts: Mapping[str, Any], paths: JobPaths, is
         flags += ["--data.image_key", "images", "--data.max_images_per_prompt", 1]
     if opts["colocate"]:
         flags += ["--train.colocate_all", "--vllm.enable_sleep", "--ds.enable_sleep"]
+    if opts["device"] == "cpu":  # DeepSpeed rank 0 → rollout engines over gloo (the CPU shim), not NCCL
+        flags += ["--vllm.sync_backend", "gloo"]
     if opts["gradient_checkpointing"]:
         flags.append("--actor.gradient_checkpointing_enable")
     if opts["freeze_visual_encoder"]:

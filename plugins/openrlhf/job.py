@@ -52,6 +52,13 @@ class Job:
         return from_dict(run.resolved_config(), where=str(self.run_dir / "config.yaml"))
 
     @functools.cached_property
+    def options(self) -> dict[str, Any]:
+        """The resolved ``backend_options``."""
+        from npo_bench_plugins.openrlhf.options import resolve_options
+
+        return resolve_options(self.config.backend_options)
+
+    @functools.cached_property
     def benchmark(self) -> Any:
         return make_benchmark(self.config.task.benchmark, self.config.task.options)
 
@@ -61,8 +68,16 @@ class Job:
         return list(self.benchmark.load(t.train_split, t.train_size, t.seed))
 
     @functools.cached_property
+    def test_prompts(self) -> list[Prompt]:
+        """The held-out items the run evaluates (the same call as the embedded loop's)."""
+        t, e = self.config.task, self.config.eval
+        return list(self.benchmark.load(t.test_split, e.size or t.test_size, t.seed))
+
+    @functools.cached_property
     def prompt_index(self) -> dict[str, Prompt]:
-        return {p.id: p for p in self.train_prompts}
+        """Every prompt a rollout's label can name: training prompts and the evaluated held-out items (the engines'
+        verifier looks the label up here in its own process)."""
+        return {p.id: p for p in [*self.train_prompts, *self.test_prompts]}
 
 
 def current_job() -> Job:

@@ -12,6 +12,7 @@ from npo_bench.errors import UserError, did_you_mean
 
 # name: (default, meaning) — the same shape as a guidance source's ``options`` (listed by docs/backends.md)
 OPTIONS: dict[str, tuple[Any, str]] = {
+    "device": ("cuda", "cuda | cpu (cpu: OpenRLHF's loop at micro scale through the CPU shim and HF rollout engines)"),
     "nodes": (1, "actor nodes (--actor.num_nodes)"),
     "gpus_per_node": (8, "GPUs per actor node (--actor.num_gpus_per_node)"),
     "vllm_engines": (None, "vLLM rollout engines (empty = nodes × gpus_per_node / vllm_tensor_parallel)"),
@@ -26,6 +27,12 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "micro_rollout_batch_size": (8, "sequences per log-prob forward on each GPU (--rollout.micro_batch_size)"),
     "max_len": (8192, "prompt + response tokens cap of the engines (--data.max_len)"),
     "freeze_visual_encoder": (False, "train the language model only (--actor.freeze_visual_encoder)"),
+    "check_restores": (
+        False,
+        "fingerprint every save and check every restore: weights bit-identical to the anchor (else stop), engines "
+        "sampling with the restored weights (greedy answers to fixed prompts), the data cursor (restore_check events)",
+    ),
+    "check_prompts": (4, "training prompts the restore check samples greedily"),
     "ray_address": (None, "Ray cluster to join (empty = $RAY_ADDRESS, else a local Ray started by the launch)"),
     "flags": ({}, "any other OpenRLHF flag, passed through unchanged: {'--vllm.enforce_eager': true, ...}"),
 }
@@ -89,9 +96,25 @@ def resolve_options(options: Mapping[str, Any]) -> dict[str, Any]:
                 f"backend 'openrlhf': {flag} is set from the run's config, not passed through",
                 hint=f"set {OWNED_HINTS[flag]} instead",
             )
-    for positive in ("nodes", "gpus_per_node", "vllm_tensor_parallel", "micro_train_batch_size", "max_len"):
+    for positive in (
+        "nodes",
+        "gpus_per_node",
+        "vllm_tensor_parallel",
+        "micro_train_batch_size",
+        "max_len",
+        "check_prompts",
+    ):
         if not isinstance(opts[positive], int) or opts[positive] < 1:
             raise UserError(f"backend 'openrlhf': backend_options.{positive} must be a positive integer")
+    if opts["device"] not in ("cuda", "cpu"):
+        raise UserError(f"backend 'openrlhf': backend_options.device must be cuda or cpu, not {opts['device']!r}")
+    if opts["device"] == "cpu" and opts["colocate"]:
+        raise UserError(
+            "backend 'openrlhf': backend_options.device=cpu needs colocate: false "
+            "(colocation shares GPUs between DeepSpeed and the engines through CUDA IPC)"
+        )
+    if opts["device"] == "cpu" and "flash" in str(opts["attn_implementation"]):
+        raise UserError("backend 'openrlhf': backend_options.device=cpu needs attn_implementation: sdpa (or eager)")
     if opts["param_dtype"] not in ("bf16", "fp16"):
         raise UserError("backend 'openrlhf': backend_options.param_dtype must be bf16 or fp16 (OpenRLHF's Actor)")
     return opts

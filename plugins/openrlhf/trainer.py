@@ -69,9 +69,7 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         ctl = OpenRLHFControl(self)
         host = get_host()
         ctl.attach_source(host.get("source", config.source.name).load()())
-        test = self.job.benchmark.load(
-            config.task.test_split, config.eval.size or config.task.test_size, config.task.seed
-        )
+        test = self.job.test_prompts
         ref = checkpoints.latest_checkpoint(self.run.checkpoints) if self.job.resume else None
         if ref is not None:
             ctl.resume(ref)
@@ -123,6 +121,13 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
     def push_weights_to_engines(self) -> None:
         if self.vllm_engines is not None:
             self.broadcast_to_vllm()
+
+    def engine_digests(self) -> list[str]:
+        """Each engine's weights hash, where the engine can compute one (the CPU run's HF engines; vLLM's fused layout
+        cannot be compared with the actor's, so the restore check samples greedily instead)."""
+        if not self.vllm_engines or not hasattr(self.vllm_engines[0], "weights_digest"):
+            return []
+        return ray.get([engine.weights_digest.remote() for engine in self.vllm_engines])
 
     def evaluate_prompts(self, prompts: list[Prompt], step: int):
         e = self.job.config.eval
