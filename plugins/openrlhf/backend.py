@@ -67,7 +67,8 @@ class OpenRLHFBackend:
             "# npo-bench → OpenRLHF (backend 'openrlhf'); nothing was started",
             f"ray job:    {address}; runtime_env.env_vars = {Job(run_dir).env()}",
             f"entry:      python -m {ENTRY_MODULE} (stock) with GuidedPPOTrainer + GuidedPolicyModelActor",
-            f"resources:  actor {opts['nodes']}×{opts['gpus_per_node']} GPUs, vLLM engines "
+            f"resources:  {'CPU (shim, logical GPUs), ' if opts['device'] == 'cpu' else ''}"
+            f"actor {opts['nodes']}×{opts['gpus_per_node']} GPUs, {'HF' if opts['device'] == 'cpu' else 'vLLM'} engines "
             f"{opts['vllm_engines'] or opts['nodes'] * opts['gpus_per_node'] // opts['vllm_tensor_parallel']} "
             f"(TP {opts['vllm_tensor_parallel']}){', colocated' if opts['colocate'] else ''}",
             f"source:     {config.source.name} {dict(config.source.options) or ''}".rstrip(),

@@ -242,18 +242,27 @@ class OpenRLHFControl:
 
     @contextlib.contextmanager
     def weights_of(self, checkpoint: CheckpointRef | None) -> Iterator[None]:
-        """Temporarily put a checkpoint's weights on the actor ranks and the engines; the current ones come back."""
+        """Temporarily put a checkpoint's weights on the actor ranks and the engines; the current ones come back.
+        With ``check_restores``, the loaded weights must hash to the checkpoint's fingerprint and the returned ones to
+        what was there before (else the run stops: a log-prob "under a snapshot" would silently be the current one)."""
         if checkpoint is None:
             yield
             return
+        before = self._on_actors("weights_digest")[0] if self.check_restores else None
         self._on_actors("stash_weights")
         self._on_actors("load_hf_weights", folder=str(checkpoint.path))
         self.trainer.push_weights_to_engines()
+        if before is not None:
+            saved = checkpoints.load_trainer_state(checkpoint).get("fingerprint")
+            if saved is not None and self._on_actors("weights_digest")[0] != saved["weights_sha256"]:
+                raise RuntimeError(f"the weights loaded from {checkpoint.path} do not hash to its fingerprint")
         try:
             yield
         finally:
             self._on_actors("load_hf_weights", folder=None)
             self.trainer.push_weights_to_engines()
+            if before is not None and self._on_actors("weights_digest")[0] != before:
+                raise RuntimeError(f"the weights after viewing {checkpoint.tag} are not the ones before it")
 
     def _token_stats(self, trajectories: Sequence[Trajectory], with_entropy: bool) -> list[tuple[torch.Tensor, Any]]:
         rows = [self.trainer.encoded_row(self._prompt(t.prompt_id), t.response_ids) for t in trajectories]

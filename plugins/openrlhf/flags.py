@@ -114,6 +114,9 @@ def config_flags(config: RunConfig, opts: Mapping[str, Any], paths: JobPaths, is
         t.weight_decay,
         "--actor.max_norm",
         t.grad_clip,
+        # entropy computed and logged (policy/entropy: AutoNPO's trigger reads it), not in the loss
+        "--actor.entropy_coef",
+        0.0,
         "--actor.lr_scheduler",
         LR_SCHEDULERS[t.lr_schedule],
         "--actor.lr_warmup_ratio",

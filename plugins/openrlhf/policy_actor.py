@@ -116,7 +116,15 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
         module = self._module()
         params = list(module.parameters())
         with deepspeed.zero.GatheredParameters(params, modifier_rank=0, enabled=self.strategy.args.ds.zero_stage == 3):
-            module.load_state_dict(weights, strict=False)
+            result = module.load_state_dict(weights, strict=False)
+            state = module.state_dict()
+            loaded = {state[k].data_ptr() for k in weights if k in state}
+            missing = [k for k in result.missing_keys if state[k].data_ptr() not in loaded]  # tied copies are fine
+        if result.unexpected_keys or missing:  # strict=False must not silently keep the current weights
+            raise RuntimeError(
+                f"weights from {folder or 'the stash'} do not fit the actor: unexpected {result.unexpected_keys[:3]}, "
+                f"missing {missing[:3]}"
+            )
         if folder is None:
             self._stash = None
 
