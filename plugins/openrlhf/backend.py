@@ -63,12 +63,13 @@ class OpenRLHFBackend:
             parse_with_stock_parser(argv)
             check = "accepted by openrlhf's own parser and checks"
         address = opts["ray_address"] or os.environ.get("RAY_ADDRESS") or "a local Ray started by the launch"
+        cpu = opts["device"] == "cpu"
         lines = [
             "# npo-bench → OpenRLHF (backend 'openrlhf'); nothing was started",
             f"ray job:    {address}; runtime_env.env_vars = {Job(run_dir).env()}",
             f"entry:      python -m {ENTRY_MODULE} (stock) with GuidedPPOTrainer + GuidedPolicyModelActor",
-            f"resources:  {'CPU (shim, logical GPUs), ' if opts['device'] == 'cpu' else ''}"
-            f"actor {opts['nodes']}×{opts['gpus_per_node']} GPUs, {'HF' if opts['device'] == 'cpu' else 'vLLM'} engines "
+            f"resources:  {'CPU (shim, logical GPUs), ' if cpu else ''}"
+            f"actor {opts['nodes']}×{opts['gpus_per_node']} GPUs, {'HF' if cpu else 'vLLM'} engines "
             f"{opts['vllm_engines'] or opts['nodes'] * opts['gpus_per_node'] // opts['vllm_tensor_parallel']} "
             f"(TP {opts['vllm_tensor_parallel']}){', colocated' if opts['colocate'] else ''}",
             f"source:     {config.source.name} {dict(config.source.options) or ''}".rstrip(),
@@ -141,13 +142,11 @@ def _link_base(base: Path, folder: Path) -> None:
 def _start_ray(opts: dict[str, Any], job: Job) -> bool:
     """Join ``ray_address`` (or $RAY_ADDRESS), else start a local Ray; True when this call started it. A CPU run
     declares logical GPUs (OpenRLHF places its actors with ``num_gpus``) and installs the CPU shim in every worker."""
-    import ray
-
     env = {**job.env(), "TOKENIZERS_PARALLELISM": "false", "RAY_ENABLE_ZERO_COPY_TORCH_TENSORS": "1"}
     os.environ.update(job.env())
     address = opts["ray_address"] or os.environ.get("RAY_ADDRESS")
     if opts["device"] != "cpu":
-        ray.init(address=address, runtime_env={"env_vars": env})
+        _init_ray(address=address, runtime_env={"env_vars": env})
         return address is None
     from npo_bench_plugins.openrlhf.cpu_shim import ray_init_kwargs
 
@@ -157,8 +156,22 @@ def _start_ray(opts: dict[str, Any], job: Job) -> bool:
     engines = opts["vllm_engines"] or actors // opts["vllm_tensor_parallel"]
     kwargs = ray_init_kwargs(num_cpus=actors + engines + 1, gpus=actors + engines)
     kwargs["runtime_env"]["env_vars"] = env
-    ray.init(**kwargs)
+    _init_ray(**kwargs)
     return True
+
+
+def _init_ray(**kwargs: Any) -> None:
+    """``ray.init``; a local start is retried once: Ray gives its raylet a fixed 30 s to register (node.py), which a
+    machine busy with other work can miss."""
+    import ray
+
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:
+        if kwargs.get("address") or "timed out during startup" not in str(exc):
+            raise
+        ray.shutdown()
+        ray.init(**kwargs)
 
 
 def _final_scores(run_dir: Path) -> dict[str, float]:

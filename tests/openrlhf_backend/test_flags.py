@@ -39,6 +39,9 @@ def test_stock_parser_accepts_the_mapping_and_carries_our_values():
     assert args.data.label_key == "label" and args.data.apply_chat_template and args.data.max_images_per_prompt == 1
     assert args.train.colocate_all and args.vllm.enable_sleep and args.ds.enable_sleep
     assert args.ckpt.path == "/runs/r1/openrlhf/deepspeed" and args.ckpt.save_steps == -1
+    assert args.ckpt.output_dir == "/runs/r1/openrlhf/final-model"  # the stock final save, not ./ckpt in the cwd
+    assert args.actor.entropy_coef == 0.0  # entropy computed and logged (AutoNPO's trigger), not in the loss
+    assert args.vllm.sync_backend == "nccl"
     assert args.train.async_enable is False and args.algo.dynamic_filtering_enable is False
     assert args.algo.advantage.is_correction_level == "off" and args.train.enable_ema is False
 
@@ -110,3 +113,24 @@ def test_the_gpu_presets_are_accepted_by_openrlhf(preset):
     assert args.rollout.n_samples_per_prompt == 8
     assert args.rollout.batch_size == config.rollout.prompts_per_step
     assert args.actor.num_nodes * args.actor.num_gpus_per_node == args.vllm.num_engines  # colocated
+
+
+def test_the_cpu_preset_maps_to_a_cpu_loop():
+    config = resolve("openrlhf-cpu", overrides=["source.name=near_future"])
+    args = parse_with_stock_parser(OpenRLHFBackend.argv(config, Path("/runs/r1")))
+    assert args.vllm.sync_backend == "gloo"  # DeepSpeed rank 0 → engines over the CPU shim's gloo group
+    assert args.ds.attn_implementation == "sdpa" and not args.train.colocate_all
+    assert (args.actor.num_gpus_per_node, args.vllm.num_engines) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"device": "cpu", "colocate": True, "attn_implementation": "sdpa"}, "colocate: false"),
+        ({"device": "cpu", "colocate": False}, "attn_implementation: sdpa"),
+        ({"device": "tpu"}, "cuda or cpu"),
+    ],
+)
+def test_cpu_settings_that_cannot_work_are_refused(options, message):
+    with pytest.raises(UserError, match=message):
+        parsed(options=options)
