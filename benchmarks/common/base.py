@@ -12,7 +12,7 @@ A subclass whose official scorer uses an LLM names its protocol in ``judge_proto
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,7 @@ class FileBenchmark:
         self.skipped = []
         prompts: list[Prompt] = []
         used = 0
-        for row in read_rows(self.data, source.stem, source.hf_config, source.hf_split):
+        for row in self.rows(source):
             if size is not None and used >= size:
                 break
             try:
@@ -86,6 +86,10 @@ class FileBenchmark:
         if split not in self.sources:
             raise UserError(f"benchmark {self.name!r} has no split {split!r}", hint=did_you_mean(split, self.sources))
         return self.sources[split]
+
+    def rows(self, source: SplitSource) -> Iterator[Row]:
+        """The rows of one split's source (a benchmark whose split spans several files overrides this)."""
+        return read_rows(self.data, source.stem, source.hf_config, source.hf_split)
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         raise NotImplementedError

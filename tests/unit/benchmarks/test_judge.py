@@ -245,7 +245,7 @@ def test_mc_fallback_is_asked_only_when_the_rules_find_no_letter(server, tmp_pat
     assert item.answer == gold
     bench.use_judge(_judge(server))
     ruled = bench.score(item, f"<answer>{gold}</answer>")
-    assert ruled.correct and ruled.rule == "answer_tag" and ruled.judge_output is None and server.requests == []
+    assert ruled.correct and ruled.rule == "ours:answer_tag" and ruled.judge_output is None and server.requests == []
     server.script = {"the one to pick": gold}
     verdict = bench.score(item, "It is clearly the one to pick, for sure.")
     (request,) = server.requests_of("choice")
