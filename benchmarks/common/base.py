@@ -6,7 +6,7 @@ Each prompt carries the verifier and options that score it (``meta["verifier"]``
 ``score`` is the same everywhere and the per-benchmark rules live in small pure functions chosen at load time.
 
 A subclass whose official scorer uses an LLM names its protocol in ``judge_protocol`` (see
-:mod:`npo_bench_benchmarks.common.judge`); ``use_judge`` turns it on for one evaluation (``npo-bench eval
+:mod:`npo_bench.judge`); ``use_judge`` turns it on for one evaluation (``npo-bench eval
 --judge-url``), and ``score`` then follows that protocol around the same rule scoring. Off by default.
 """
 
@@ -26,8 +26,8 @@ from npo_bench_benchmarks.common.sources import Row, read_rows
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from npo_bench.judge import Judge, JudgeSession
     from npo_bench.verify import Verdict
-    from npo_bench_benchmarks.common.judge import Judge, JudgeSession
 
 
 @dataclass(frozen=True)

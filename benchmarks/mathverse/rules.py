@@ -5,7 +5,7 @@ registered as the ``mathverse_rule`` verifier.
 The official scorer is two LLM stages: GPT extracts the answer, then — unless the extraction equals the standard
 answer exactly (after stripping), which is correct without asking (the rule stage) — GPT judges it 0/1 against the
 answer with ``question_for_eval`` as context. ``npo-bench eval --judge-url`` runs those stages
-(:mod:`npo_bench_benchmarks.common.judge`, ``mode/judge``). Without a judge (``mode/rule``):
+(:mod:`npo_bench.judge`, ``mode/judge``). Without a judge (``mode/rule``):
 
 1. extraction (official: GPT) by npo-bench's rules — ``<answer>``, ``\\boxed{}``, "Answer:", "the answer is", last
    line; reasoning before ``</think>`` dropped, surrounding quotes removed (``ours:<rule>``);

@@ -115,7 +115,7 @@ def _evaluate_other_benchmarks(
     """Evaluate each finished run's final checkpoint on the requested benchmarks it has no result for yet."""
     from npo_bench.config import from_dict
     from npo_bench.errors import UserError
-    from npo_bench.evaluate_cli import data_sources, evaluate_model
+    from npo_bench.model_eval import data_paths, evaluate_model
     from npo_bench.trainer.checkpoints import latest_checkpoint
 
     errors: dict[str, str] = {}
@@ -128,7 +128,7 @@ def _evaluate_other_benchmarks(
                 continue
             log(f"[compare] evaluating {spec.label} on {name}")
             try:
-                evaluate_model(from_dict(spec.config), str(spec.path), [name], data=data_sources(request.data_dir, []))
+                evaluate_model(from_dict(spec.config), str(spec.path), [name], data=data_paths(request.data_dir, []))
             except (UserError, OSError, ValueError) as exc:
                 errors[f"{spec.label}:{name}"] = str(exc)
                 log(f"[compare] {spec.label} on {name} failed: {exc}")

@@ -115,15 +115,6 @@ def latest_checkpoint(folder: Path) -> CheckpointRef | None:
     return ref
 
 
-def find_checkpoint(folder: Path, tag: str) -> CheckpointRef:
-    path = folder / tag
-    if not (path / STATE_FILE).exists():
-        known = sorted(p.name for p in folder.glob("*") if (p / STATE_FILE).exists())
-        raise UserError(f"no checkpoint {tag!r} in {folder}", hint=f"known: {', '.join(known) or 'none'}")
-    state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
-    return CheckpointRef(step=int(state["step"]), tag=tag, path=path)
-
-
 def prune_checkpoints(folder: Path, keep: int, protect: set[str]) -> None:
     """Delete all but the newest ``keep`` periodic ``step-*`` checkpoints (0 = keep all); never ``protect``-ed tags."""
     if keep <= 0:
