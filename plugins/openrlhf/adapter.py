@@ -3,8 +3,8 @@
 Everything else in the plugin speaks in OpenRLHF rows (``Experience``) and in the small plugin-local records below
 (``Member``, ``GuidedGroup``); this adapter converts between them and calls the core's group surgery, advantage
 estimators, reward function and step metrics — the very functions the embedded backend calls — so both backends
-compute the same numbers. When the core's types change (``Injection`` with a named slot, a member's loss mode on the
-member), this file is the one to adapt.
+compute the same numbers. A member's training role (``Trajectory.origin``, ``Trajectory.loss_mode``, its recorded
+log-probs) comes from the core's trajectory; when the core's types change, this file is the one to adapt.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from npo_bench.grpo.advantages import group_advantages
-from npo_bench.grpo.groups import MixedGroup, apply_injections
-from npo_bench.grpo.losses import LOSS_MODES
-from npo_bench.trainer.step import rollout_metrics, score_trajectory
-from npo_bench.types import Group, Injection, Prompt, StepStats, Trajectory
+from npo_bench.grpo.groups import apply_injections
+from npo_bench.grpo.losses import LOSS_MODES, behaviour_logprobs
+from npo_bench.trainer.step import rollout_metrics, score_trajectory, step_phase
+from npo_bench.types import Group, Injection, Prompt, StepPhase, StepStats, Trajectory
 
 # Loss modes travel through OpenRLHF's Experience as one integer code per row (info tensors survive the
 # replay buffer's split and merge; strings would not). The registry's order is the code.
@@ -30,15 +30,22 @@ LOSS_MODE_NAMES: dict[int, str] = {code: mode for mode, code in LOSS_MODE_CODES.
 
 @dataclass(frozen=True, eq=False)
 class Member:
-    """One row of a group after surgery: what to train on and how."""
+    """One row of a group after surgery: what to train on and how (the trajectory's own role)."""
 
     trajectory: Trajectory
-    loss_mode: str
-    behaviour_logprobs: torch.Tensor | None  # (L,) recorded log-probs (importance / exgrpo), else None
+
+    @property
+    def loss_mode(self) -> str:
+        return self.trajectory.loss_mode
+
+    @property
+    def behaviour_logprobs(self) -> torch.Tensor | None:
+        """(L,) the recorded log-probs where the member's loss mode reads them (importance / exgrpo), else None."""
+        return behaviour_logprobs(self.trajectory)
 
     @property
     def injected(self) -> bool:
-        return self.trajectory.source != "policy"
+        return self.trajectory.origin != "policy"
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +54,7 @@ class GuidedGroup:
 
     prompt: Prompt
     members: tuple[Member, ...]
-    core: MixedGroup  # the core's view, for metrics shared with the embedded backend
+    core: Group  # the core's mixed group, for metrics shared with the embedded backend
 
     @property
     def rewards(self) -> list[float]:
@@ -55,15 +62,18 @@ class GuidedGroup:
 
 
 def rollout_trajectory(
-    prompt: Prompt, response_ids: torch.Tensor, text: str, reward: float, correct: bool, source: str = "policy"
+    prompt: Prompt, response_ids: torch.Tensor, text: str, reward: float, correct: bool
 ) -> Trajectory:
-    """A verified rollout as the core's ``Trajectory`` (behaviour log-probs are filled later, see ``with_logprobs``)."""
-    return Trajectory(prompt.id, response_ids.long(), text, None, float(reward), bool(correct), source)
+    """A verified on-policy rollout as the core's ``Trajectory`` (log-probs are filled later, see ``with_logprobs``)."""
+    return Trajectory(
+        prompt_id=prompt.id, response_ids=response_ids.long(), text=text, reward=float(reward), correct=bool(correct)
+    )
 
 
-def with_logprobs(trajectory: Trajectory, logprobs: torch.Tensor, source: str | None = None) -> Trajectory:
-    """The trajectory with its behaviour log-probs (L,) (and, for a harvest from a checkpoint, its source tag)."""
-    return dataclasses.replace(trajectory, logprobs=logprobs, source=source or trajectory.source)
+def with_logprobs(trajectory: Trajectory, logprobs: torch.Tensor, origin: str | None = None) -> Trajectory:
+    """The trajectory with the log-probs (L,) of the policy that produced it (and, for a sample of a checkpoint,
+    its origin tag)."""
+    return dataclasses.replace(trajectory, logprobs=logprobs, origin=origin or trajectory.origin)
 
 
 def make_group(prompt: Prompt, trajectories: Sequence[Trajectory]) -> Group:
@@ -73,17 +83,7 @@ def make_group(prompt: Prompt, trajectories: Sequence[Trajectory]) -> Group:
 def guide(groups: Sequence[Group], injections: Sequence[Injection]) -> list[GuidedGroup]:
     """The core's group surgery (slot replacement or append), re-expressed as members."""
     mixed = apply_injections(groups, injections)
-    return [
-        GuidedGroup(
-            m.group.prompt,
-            tuple(
-                Member(t, mode, logprobs)
-                for t, mode, logprobs in zip(m.group.trajectories, m.loss_modes, m.behaviour_logprobs, strict=True)
-            ),
-            m,
-        )
-        for m in mixed
-    ]
+    return [GuidedGroup(m.prompt, tuple(Member(t) for t in m.trajectories), m) for m in mixed]
 
 
 def unguided(groups: Sequence[Group]) -> list[GuidedGroup]:
@@ -102,15 +102,24 @@ def verify(trajectory: Trajectory, prompt: Prompt, benchmark: Any, format_weight
     return score_trajectory(trajectory, prompt, benchmark, format_weight)
 
 
-def step_metrics(groups: Sequence[Group], guided: Sequence[GuidedGroup], max_new_tokens: int) -> dict[str, float]:
+def step_metrics(
+    groups: Sequence[Group], injections: Sequence[Injection], guided: Sequence[GuidedGroup], max_new_tokens: int
+) -> dict[str, float]:
     """The embedded backend's rollout metrics (same names in metrics.jsonl)."""
-    return rollout_metrics(groups, [g.core for g in guided], max_new_tokens)
+    return rollout_metrics(groups, injections, [g.core for g in guided], max_new_tokens)
+
+
+def phase_of(guided: bool, step: int, trained_through: int) -> StepPhase:
+    """train | scout | replay, as the embedded backend tells its observers."""
+    return step_phase(guided, step, trained_through)
 
 
 def step_stats(step: int, metrics: Mapping[str, float], groups: Sequence[Group]) -> StepStats:
     return StepStats(step=step, metrics=dict(metrics), groups=tuple(groups))
 
 
-def external_trajectory(prompt: Prompt, token_ids: Sequence[int], text: str, source: str) -> Trajectory:
+def external_trajectory(prompt: Prompt, token_ids: Sequence[int], text: str, origin: str) -> Trajectory:
     """An external response (a teacher's), not yet verified, without log-probs."""
-    return Trajectory(prompt.id, torch.tensor(list(token_ids), dtype=torch.long), text, None, source=source)
+    return Trajectory(
+        prompt_id=prompt.id, response_ids=torch.tensor(list(token_ids), dtype=torch.long), text=text, origin=origin
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -28,9 +29,10 @@ from typing import Any
 import ray
 import torch
 
+from npo_bench.host import get_host
 from npo_bench.runs import atomic_write_json
 from npo_bench.trainer import checkpoints
-from npo_bench.types import CheckpointRef, Prompt, Trajectory
+from npo_bench.types import CheckpointRef, Prompt, StepEnd, Trajectory
 from npo_bench_plugins.openrlhf import adapter
 
 # OpenRLHF's status keys → npo-bench's metric names (docs/metrics.md)
@@ -56,6 +58,7 @@ class OpenRLHFControl:
         self.source = None
         self._step = 0
         self.updates = 0
+        self.trained_through = 0  # the highest step trained as a guided step: one at or below it is a replay
         self.check_restores = bool(self.job.options["check_restores"])
 
     # ---- TrainerControl ---------------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class OpenRLHFControl:
         self.restore(ref)
         state = checkpoints.load_trainer_state(ref)
         self.updates = int(state.get("updates", state["step"]))
+        self.trained_through = int(state.get("trained_through", state["step"]))
         if self.source is not None:
             self.source.load_state_dict(state["source"])
         self.run.metrics.truncate(int(state["metrics_lines"]))
@@ -109,7 +113,7 @@ class OpenRLHFControl:
     def sample(
         self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
     ) -> list[list[Trajectory]]:
-        source = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
+        origin = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
         with self.weights_of(checkpoint):
             rows = self.trainer.generate(prompts, n)
         groups = [rows[i : i + n] for i in range(0, len(rows), n)]
@@ -118,7 +122,7 @@ class OpenRLHFControl:
             trajectories = [self.trainer.experience_maker._trajectory(row, prompt) for row in block]
             logprobs = self._token_stats(trajectories, with_entropy=False)
             out.append(
-                [adapter.with_logprobs(t, lp, source) for t, (lp, _) in zip(trajectories, logprobs, strict=True)]
+                [adapter.with_logprobs(t, lp, origin) for t, (lp, _) in zip(trajectories, logprobs, strict=True)]
             )
         return out
 
@@ -137,12 +141,12 @@ class OpenRLHFControl:
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
         return self.trainer.stream.between(start, end)
 
-    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+    def make_trajectory(self, prompt: Prompt, text: str, origin: str) -> Trajectory:
         tokenizer = self.trainer.text_tokenizer
         tokens = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         self.job.prompt_index.setdefault(prompt.id, prompt)
         return adapter.verify(
-            adapter.external_trajectory(prompt, tokens, text, source),
+            adapter.external_trajectory(prompt, tokens, text, origin),
             prompt,
             self.job.benchmark,
             self.config.trainer.format_weight,
@@ -150,6 +154,12 @@ class OpenRLHFControl:
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.run.events.append({"step": self._step, "update": self.updates, **event})
+
+    def notify(self, hook: str, event: Any) -> None:
+        """An observer hook through the plugin manager, as the embedded loop calls it; one that raises is named on
+        stderr and the run goes on."""
+        for warning in getattr(get_host().hooks, hook)(event):
+            print(f"warning: {warning}", file=sys.stderr)
 
     # ---- the guided step ----------------------------------------------------------------------------------------
     def attach_source(self, source: Any) -> None:
@@ -169,8 +179,11 @@ class OpenRLHFControl:
             prompts, self.source.guide if guided and self.source is not None else None, step
         )
         self._step, self.updates = step, self.updates + 1
+        phase = adapter.phase_of(guided, step, self.trained_through)
+        if guided:
+            self.trained_through = max(self.trained_through, step)
         metrics = {
-            **adapter.step_metrics(batch.groups, batch.guided, self.config.rollout.max_new_tokens),
+            **adapter.step_metrics(batch.groups, batch.injections, batch.guided, self.config.rollout.max_new_tokens),
             **{ours: float(status[theirs]) for theirs, ours in STATUS_METRICS.items() if theirs in status},
             **(self.source.metrics() if guided and self.source is not None else {}),
             "train/updates": float(self.updates),
@@ -180,6 +193,7 @@ class OpenRLHFControl:
             "time/before_step_s": before,
         }
         self.run.metrics.append({"step": step, "phase": "train" if guided else "scout", **metrics})
+        self.notify("on_step_end", StepEnd(self.run.path, step, metrics, phase))
         stats = adapter.step_stats(step, metrics, batch.groups)
         if guided and self.source is not None:
             self.source.after_step(stats)
@@ -229,6 +243,7 @@ class OpenRLHFControl:
         return {
             "step": self._step,
             "updates": self.updates,
+            "trained_through": self.trained_through,
             "rng": checkpoints.capture_rng(),
             "source": self.source.state_dict() if self.source is not None else {},
             "metrics_lines": self.run.metrics.line_count(),

@@ -37,6 +37,7 @@ class GuidedBatch:
     """What the last ``make_experience_batch`` saw and trained on (the trainer reads it for metrics and stats)."""
 
     groups: list[Group] = field(default_factory=list)  # on-policy, verified, before surgery
+    injections: list[Injection] = field(default_factory=list)  # what the source asked for
     guided: list[adapter.GuidedGroup] = field(default_factory=list)
     advantages: list[torch.Tensor] = field(default_factory=list)  # per group, (n,) or (n+M,)
 
@@ -98,7 +99,7 @@ class GuidedExperienceMaker(RemoteExperienceMaker):
                     else self._injected_row(block[0], member, index)
                 )
                 rows.append(row)
-        self.last = GuidedBatch(groups, guided, [])
+        self.last = GuidedBatch(groups, injections, guided, [])
         return rows
 
     @torch.no_grad()

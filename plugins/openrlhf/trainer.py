@@ -20,12 +20,13 @@ from openrlhf.trainer.ppo_utils.experience import Experience
 from openrlhf.trainer.ray.vllm_engine import batch_vllm_engine_call
 from openrlhf.utils.vlm_utils import process_prompt_with_images
 
+from npo_bench.config import to_dict
 from npo_bench.evaluate import score_responses
 from npo_bench.host import get_host
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
-from npo_bench.types import Prompt
+from npo_bench.types import Prompt, RunEnd, RunStart
 from npo_bench_plugins.openrlhf.control import OpenRLHFControl
 from npo_bench_plugins.openrlhf.experience import GuidedExperienceMaker
 from npo_bench_plugins.openrlhf.job import current_job, prompt_row
@@ -73,11 +74,25 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         ref = checkpoints.latest_checkpoint(self.run.checkpoints) if self.job.resume else None
         if ref is not None:
             ctl.resume(ref)
-        else:
+        ctl.notify("on_run_start", RunStart(self.run.path, to_dict(config), ctl.step, ref is not None))
+        try:
+            result = self._run(ctl, test, fresh=ref is None)
+        except BaseException as exc:
+            ctl.notify("on_run_end", RunEnd(self.run.path, {}, error=f"{type(exc).__name__}: {exc}"))
+            raise
+        self.run.update_meta(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"), final_step=ctl.step, backend="openrlhf")
+        final = {f"eval/{k}": v for k, v in result.scores.items()}
+        ctl.notify("on_run_end", RunEnd(self.run.path, final))
+        return final
+
+    def _run(self, ctl: OpenRLHFControl, test: list[Prompt], fresh: bool):
+        """The embedded loop's schedule: base evaluation and checkpoint, steps with periodic evaluation and saves,
+        final evaluation and checkpoint."""
+        t = self.job.config.trainer
+        if fresh:
             self.run.metrics.truncate(0)
             self.evaluate_prompts(test, step=0)
             ctl.save("step-000000")
-        t = config.trainer
         while ctl.step < t.steps:
             ctl.run_step()
             if t.eval_every and ctl.step % t.eval_every == 0 and ctl.step < t.steps:
@@ -88,8 +103,7 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         result = self.evaluate_prompts(test, ctl.step)
         atomic_write_json(self.run.eval_dir / f"{result.benchmark}.json", {"step": ctl.step, **result.to_json()})
         ctl.save(f"step-{ctl.step:06d}")
-        self.run.update_meta(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"), final_step=ctl.step, backend="openrlhf")
-        return {f"eval/{k}": v for k, v in result.scores.items()}
+        return result
 
     def guided_train_step(self, prompts, guidance, step: int):
         """One stock ``train_step`` on fresh rollouts of ``prompts`` with ``guidance`` (None = plain GRPO)."""

@@ -68,10 +68,14 @@ def test_slot_replacement_and_append_keep_every_field_across_micro_batches(parse
 
         return [
             Injection(
-                0, N - 1, replace(guide, prompt_id="p0", source="guide@t+20"), guide.response_ids.float() * -0.1,
-                "importance",
+                group_index=0,
+                slot="last",
+                trajectory=replace(
+                    guide, prompt_id="p0", origin="guide@t+20", loss_mode="importance",
+                    logprobs=guide.response_ids.float() * -0.1,
+                ),
             ),
-            Injection(2, "append", replace(groups[2].trajectories[1], source="replay"), None, "on_policy"),
+            Injection(group_index=2, slot="append", trajectory=replace(groups[2].trajectories[1], origin="replay")),
         ]  # fmt: skip
 
     m = maker(parsed_args, injections)
