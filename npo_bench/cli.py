@@ -198,14 +198,23 @@ def _check_inputs(config: Any) -> None:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Build (or reuse) the SFT-warmed base checkpoint of a preset and print its regime report."""
-    from npo_bench.trainer.warmup import REPORT_FILE, base_model_dir, cache_root, run_warmup, warmup_key
+    from npo_bench.trainer.warmup import (
+        REPORT_FILE,
+        base_model_dir,
+        cache_root,
+        regime_verdict,
+        run_warmup,
+        warmup_key,
+    )
 
     config = _resolve(args)
     target = cache_root(config) / "warmup" / warmup_key(config)
     if args.force or not (target / REPORT_FILE).exists():
         run_warmup(config, target, lambda line: print(line, file=sys.stderr))
     path = base_model_dir(config)
-    print(json.dumps(json.loads((path / REPORT_FILE).read_text()), indent=2))
+    report = json.loads((path / REPORT_FILE).read_text())
+    print(json.dumps(report, indent=2))
+    print(f"regime: {report.get('regime') or regime_verdict(report)}")
     print(f"base checkpoint: {path}")
     return 0
 
