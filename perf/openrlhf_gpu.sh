@@ -50,4 +50,6 @@ if check:
 sys.exit(0 if all(checks.values()) else 1)
 PY
 # Greedy vLLM sampling is deterministic for a fixed batch on one engine build; if "identical after restore" fails while
-# the weights hash passed, rerun once before suspecting the weight push (`broadcast_to_vllm`).
+# the weights hash passed, rerun once before suspecting the weight push (`broadcast_to_vllm`). "changed after
+# train-ahead" needs the 5 scout updates to flip at least one greedy token of 4 long answers; on the CPU micro run (one
+# scout update, 8-token answers) it does not, while the weights hash shows the update: read the two together.
