@@ -13,8 +13,8 @@ CUDA-only call                                      CPU redirect
 ``torch.cuda.set_device`` (deepspeed.py:97)         no-op: one CPU device
 ``torch.cuda.current_device`` (ppo_actor.py:171,    ``torch.device("cpu")``; ``NaiveReplayBuffer.__init__``
 627, replay_buffer.py:40, deepspeed.py:614,633)     (replay_buffer.py:40 formats it into ``cuda:N``) keeps CPU
-``torch.cuda.synchronize`` (distributed_util.py)    no-op (CPU ops are synchronous)
-``torch.cuda.current_stream`` (ppo_actor.py:461)    ``None`` (the gloo communicator has no streams)
+``torch.cuda.synchronize`` (distributed_util.py:10)  no-op (CPU ops are synchronous)
+``torch.cuda.current_stream`` (ppo_actor.py:436)    ``None`` (the gloo communicator has no streams)
 ``init_device_mesh("cuda", …)`` (deepspeed.py:105)  ``init_device_mesh("cpu", …)``
 DeepSpeed's FusedAdam (a compiled kernel)           ``torch.optim.AdamW`` (DeepSpeed's own ``torch_adam`` option)
 vLLM's ``PyNcclCommunicator`` + ``StatelessProcess  a stateless gloo group (``GlooCommunicator``): DeepSpeed rank 0
