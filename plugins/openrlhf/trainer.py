@@ -62,7 +62,10 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
         self._encoded: dict[str, tuple[list[int], Any]] = {}
 
     def get_max_steps(self) -> int:
-        return int(current_job().config.trainer.steps)  # the LR schedule's horizon is the run's step count
+        """The LR schedule's horizon in DeepSpeed optimizer steps (its scheduler steps once per optimizer step):
+        the run's steps × ``mini_batches`` optimizer steps per rollout batch."""
+        t = current_job().config.trainer
+        return int(t.steps) * int(t.mini_batches)
 
     # ---- npo-bench's run --------------------------------------------------------------------------------------
     def fit(self, global_step: int = 0) -> dict[str, float]:
