@@ -134,3 +134,15 @@ def test_the_cpu_preset_maps_to_a_cpu_loop():
 def test_cpu_settings_that_cannot_work_are_refused(options, message):
     with pytest.raises(UserError, match=message):
         parsed(options=options)
+
+
+def test_the_lr_horizon_counts_optimizer_steps(tmp_path, monkeypatch):
+    """DeepSpeed steps OpenRLHF's scheduler once per optimizer step: mini_batches of them per rollout batch."""
+    from npo_bench.trainer.loop import create_run
+    from npo_bench_plugins.openrlhf.job import RUN_ENV
+    from npo_bench_plugins.openrlhf.trainer import GuidedPPOTrainerBase
+
+    config = resolve("openrlhf-cpu", overrides=["trainer.steps=5", "trainer.mini_batches=2", f"runs_dir={tmp_path}"])
+    run = create_run(config, {})
+    monkeypatch.setenv(RUN_ENV, str(run.path))
+    assert GuidedPPOTrainerBase.get_max_steps(None) == 10
