@@ -11,7 +11,6 @@ is kept in the item's meta for it). Sub-scores: per version, per subject and sub
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -58,9 +57,7 @@ class MathVerseBenchmark(FileBenchmark):
         if question_type not in QUESTION_TYPES:
             raise bad_row(where, "question_type", f"{question_type!r} is not one of {', '.join(QUESTION_TYPES)}")
         sample = schema.text(f, "sample_index", where)
-        metadata = schema.optional(f, "metadata") or {}
-        if isinstance(metadata, str):
-            metadata = json.loads(metadata)
+        metadata = schema.mapping(f, "metadata", where)
         instruction = CHOICE_INSTRUCTION if question_type == "multi-choice" else OPEN_INSTRUCTION
         verifier, options = rule_for(question_type)
         meta = {

@@ -8,7 +8,6 @@ Sub-scores (benchmarks.md §2.2): by task, skill, grade, context, source and lan
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -53,9 +52,7 @@ class MathVistaBenchmark(FileBenchmark):
         if item["question_type"] == "multi_choice" and item["answer"] not in item["choices"]:
             raise bad_row(where, "answer", f"{item['answer']!r} is not one of the choices {item['choices']}")
         image = self.image(row, "decoded_image" if schema.optional(f, "decoded_image") is not None else "image")
-        metadata = schema.optional(f, "metadata") or {}
-        if isinstance(metadata, str):
-            metadata = json.loads(metadata)
+        metadata = schema.mapping(f, "metadata", where)
         verifier, options = rule_for(item["question_type"], item["answer_type"], item["choices"], item["precision"])
         meta = {
             "verifier": verifier,
@@ -86,13 +83,8 @@ def _one_of(fields: dict, name: str, allowed: tuple[str, ...], where: str) -> st
 
 
 def _precision(fields: dict, where: str) -> int | None:
-    value = schema.optional(fields, "precision")
-    if value is None:
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise bad_row(where, "precision", f"{value!r} is not a number of decimals") from None
+    """Decimal places of a float answer: a whole number 0–15 (``"inf"`` or ``2.5`` is a bad row)."""
+    return schema.whole_number(fields, "precision", where, 0, 15)
 
 
 @hookimpl

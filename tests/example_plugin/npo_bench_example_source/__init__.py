@@ -12,6 +12,7 @@ from typing import Any
 
 from npo_bench import UserError, hookimpl
 from npo_bench.guidance import TrainerControl
+from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import Group, Injection, Prompt, StepStats, Trajectory
 
 
@@ -54,10 +55,14 @@ class LastSuccess:
                 self.memory[group.prompt.id] = (stats.step, success)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"memory": dict(self.memory), "max_age": self.max_age}
+        """Plain data only (checkpoints are loaded with weights_only=True): trajectories go through trajectory_state."""
+        memory = {pid: {"step": step, "trajectory": trajectory_state(t)} for pid, (step, t) in self.memory.items()}
+        return {"memory": memory, "max_age": self.max_age}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.memory = dict(state["memory"])
+        self.memory = {
+            pid: (int(m["step"]), trajectory_from_state(m["trajectory"])) for pid, m in state["memory"].items()
+        }
         self.max_age = int(state["max_age"])
 
 
