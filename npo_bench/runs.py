@@ -19,6 +19,7 @@ is one folder name: it cannot be empty, ``.``/``..``, hold a path separator, or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,20 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)  # closing the last descriptor releases the flock
             self.fd = None
+
+
+@contextlib.contextmanager
+def writer_lock(run_path: Path | None) -> Iterator[None]:
+    """Hold ``run_path``'s lock for the block (no-op for None): for commands that write into someone's run."""
+    if run_path is None:
+        yield
+        return
+    lock = RunLock(run_path)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class RunDir:
