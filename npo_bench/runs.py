@@ -10,8 +10,9 @@
     runs/<name>/checkpoints/      step-XXXXXX/ … and latest.json
     runs/<name>/eval/<bench>.json per-item records + scores
 
-One writer per run directory: a run directory is created exclusively (``mkdir`` fails if it exists: a derived name
-gets a ``-2``, ``-3`` … suffix, an explicit ``--name`` is an error), and a writer holds an exclusive ``flock`` on
+One writer per run directory: a run directory is created exclusively — built complete under a hidden name, then
+renamed into place, which fails if the name is taken (a derived name then gets a ``-2``, ``-3`` … suffix, an
+explicit ``--name`` is an error), so a kill never leaves a half-made run — and a writer holds an exclusive ``flock`` on
 ``run.lock`` for as long as it runs — a second writer (another ``--resume``, an ``eval`` writing into the run) gets
 one line naming the holder's pid. The lock dies with its process, so a killed run can be resumed at once. A run name
 is one folder name: it cannot be empty, ``.``/``..``, hold a path separator, or start with ``.`` or ``-``.
@@ -20,10 +21,12 @@ is one folder name: it cannot be empty, ``.``/``..``, hold a path separator, or 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -40,6 +43,7 @@ from npo_bench.errors import UserError
 
 PACKAGES = ("npo-bench", "torch", "transformers", "tokenizers", "pluggy", "math-verify", "numpy", "Pillow")
 LOCK_FILE = "run.lock"
+STAGING_MARK = "creating"
 MAX_NAME_BYTES = 200
 MAX_SUFFIX = 999
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
@@ -72,6 +76,32 @@ def _make_parents(folder: Path) -> list[Path]:
     except OSError as exc:
         raise UserError(f"cannot write run directory {folder}: {exc.strerror or exc}") from None
     return missing
+
+
+def _claim(staging: Path, target: Path) -> bool:
+    """Rename the complete ``staging`` folder to ``target``; False when ``target`` is taken (exists, not empty)."""
+    try:
+        os.rename(staging, target)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            return False
+        raise
+    return True
+
+
+def _sweep_stale_staging(folder: Path, min_age_s: float = 60.0) -> None:
+    """Remove half-built run folders that a killed ``create`` left behind (older than a minute, lock free)."""
+    now = time.time()
+    for entry in folder.glob(f".*.{STAGING_MARK}-*"):
+        try:
+            if not entry.is_dir() or now - entry.stat().st_mtime < min_age_s:
+                continue
+            lock = RunLock(entry)
+            lock.acquire()
+        except (OSError, UserError):
+            continue  # still being built, or not ours to judge
+        lock.release()
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -273,55 +303,57 @@ class RunDir:
         if problem is not None:
             raise UserError(f"run name {path.name!r}: {problem}")
         created = _make_parents(path.parent)
-        final = None
-        for attempt in range(1, MAX_SUFFIX + 1):
-            candidate = path if attempt == 1 else path.with_name(f"{path.name}-{attempt}")
-            try:
-                os.mkdir(candidate)
-            except FileExistsError:
+        _sweep_stale_staging(path.parent)
+        # Built complete (locked, config.yaml, meta.json) under a hidden name, then renamed into place: a kill at any
+        # moment leaves either no run directory or a whole one, and the rename onto a taken name fails (exclusive).
+        staging = path.parent / f".{path.name}.{STAGING_MARK}-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(staging)
+        except OSError as exc:
+            _remove_empty(created)
+            raise UserError(f"cannot write run directory {path.parent}: {exc.strerror or exc}") from None
+        run = cls(staging)
+        run.created = [staging, *created]
+        try:
+            run.lock.acquire()
+            meta = {
+                "git": git_revision(Path(__file__).parent),
+                "packages": package_versions(),
+                "seed": seed,
+                "host": socket.gethostname(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "ended": None,
+            }
+            atomic_write_json(staging / "meta.json", meta)
+            for attempt in range(1, MAX_SUFFIX + 1):
+                candidate = path if attempt == 1 else path.with_name(f"{path.name}-{attempt}")
+                named = {**resolved, "name": candidate.name} if "name" in resolved else resolved
+                atomic_write_text(
+                    staging / "config.yaml", yaml.safe_dump({"resolved": named, "passed": passed}, sort_keys=False)
+                )
+                if _claim(staging, candidate):
+                    return cls._moved(run, candidate, created)
                 if not suffix_on_collision:
-                    _remove_empty(created)
                     raise UserError(
                         f"run directory {candidate} already exists",
                         hint=f"resume it with --resume {candidate}, or pick another --name",
-                    ) from None
-                continue
-            except OSError as exc:
-                _remove_empty(created)
-                raise UserError(f"cannot write run directory {candidate}: {exc.strerror or exc}") from None
-            final = candidate
-            break
-        if final is None:
-            _remove_empty(created)
+                    )
             raise UserError(f"run directory {path}: {MAX_SUFFIX} runs of that name exist", hint="pick another --name")
-        run = cls(final)
-        run.created = [final, *created]
-        try:
-            run.lock.acquire()
-            if "name" in resolved:
-                resolved = {**resolved, "name": final.name}
-            atomic_write_text(
-                final / "config.yaml", yaml.safe_dump({"resolved": resolved, "passed": passed}, sort_keys=False)
-            )
-            atomic_write_json(
-                final / "meta.json",
-                {
-                    "git": git_revision(Path(__file__).parent),
-                    "packages": package_versions(),
-                    "seed": seed,
-                    "host": socket.gethostname(),
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "ended": None,
-                },
-            )
         except OSError as exc:
             run.discard()
-            raise UserError(f"cannot write run directory {final}: {exc.strerror or exc}") from None
+            raise UserError(f"cannot write run directory {path}: {exc.strerror or exc}") from None
         except BaseException:
             run.discard()
             raise
+
+    @classmethod
+    def _moved(cls, staging_run: RunDir, final: Path, created: list[Path]) -> RunDir:
+        """The run at its final path, keeping the lock ``staging_run`` took (a flock follows the renamed file)."""
+        run = cls(final)
+        run.lock.fd, staging_run.lock.fd = staging_run.lock.fd, None
+        run.created = [final, *created]
         return run
 
     @classmethod

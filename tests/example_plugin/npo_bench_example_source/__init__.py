@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl
+from npo_bench import hookimpl
+from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.options import Option
 from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import Group, Injection, Prompt, StepStats, Trajectory
 
@@ -19,13 +20,11 @@ from npo_bench.types import Group, Injection, Prompt, StepStats, Trajectory
 class LastSuccess:
     """Replay the policy's own latest correct trajectory into the last slot of groups with p̂ = 0."""
 
-    options = {"max_age": (50, "forget a success after this many steps")}
+    # checked (names, type, range) before a run directory exists; listed by `npo-bench sources`
+    options = {"max_age": Option(50, "forget a success after this many steps", ge=1)}
 
     def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise UserError(f"source 'last_success': unknown options {sorted(unknown)}")
-        self.max_age = int(options.get("max_age", self.options["max_age"][0]))
+        self.max_age = int(source_options("last_success", self.options, options)["max_age"])
         self.memory: dict[str, tuple[int, Trajectory]] = {}  # prompt id -> (step, trajectory)
         self.step = 0
         self.replayed = 0
