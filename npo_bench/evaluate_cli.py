@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]
     path = Path(model)
     if (path / "config.yaml").is_file() and (path / "checkpoints").is_dir():  # a run directory
         run = RunDir.open(path)
-        ref = latest_checkpoint(run.checkpoints)
+        ref = latest_checkpoint(run.checkpoints, log=lambda line: print(line, file=sys.stderr))
         if ref is None:
             raise UserError(f"run {path} has no checkpoint yet")
         return ref.path, from_dict(run.resolved_config(), where=str(path / "config.yaml")), run.eval_dir
