@@ -269,14 +269,16 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    """List guidance sources: a one-line description and every option with its default and meaning."""
+    """List guidance sources: a one-line description and every option with its default, meaning and limits."""
     from npo_bench.host import get_host
+    from npo_bench.options import describe_limits
 
     for registration in get_host().registry("source"):
         source = registration.load()
         print(f"{registration.name}  ({registration.plugin}): {registration.summary}")
-        for option, (default, meaning) in sorted(getattr(source, "options", {}).items()):
-            print(f"    {option:18s} {json.dumps(default):28s} {meaning}")
+        for option, spec in sorted(getattr(source, "options", {}).items()):
+            default, meaning = spec
+            print(f"    {option:18s} {json.dumps(default):28s} {meaning}{describe_limits(spec)}")
     return 0
 
 

@@ -504,7 +504,8 @@ def config_hash(*sections: Any) -> str:
 
 
 def explain(cls: type = RunConfig, prefix: str = "") -> list[tuple[str, str, str]]:
-    """(dotted key, default, help) for every leaf field, in declaration order."""
+    """(dotted key, default, help) for every leaf field, in declaration order; a numeric range is appended to the
+    help text (``[≥ 1]``) — choices are already spelled out there."""
     rows = []
     instance = cls()
     for f in dataclasses.fields(cls):
@@ -513,5 +514,8 @@ def explain(cls: type = RunConfig, prefix: str = "") -> list[tuple[str, str, str
         if dataclasses.is_dataclass(value):
             rows.extend(explain(type(value), key + "."))
         else:
-            rows.append((key, json.dumps(value), f.metadata.get("help", "")))
+            check = f.metadata.get("check")
+            ranged = check is not None and check.choices is None and check.describe()
+            limits = f" [{check.describe()}]" if ranged else ""
+            rows.append((key, json.dumps(value), f.metadata.get("help", "") + limits))
     return rows

@@ -141,6 +141,16 @@ def _names(types: tuple[type, ...]) -> str:
     return " or ".join({"dict": "a mapping", "list": "a list"}.get(t.__name__, t.__name__) for t in types)
 
 
+def describe_limits(spec: Any) -> str:
+    """`` [int ≥ 1]``-style suffix for an :class:`Option` (empty for a plain tuple or an unconstrained option)."""
+    if not isinstance(spec, Option):
+        return ""
+    parts = [_names(spec.types)] if spec.types and spec.default is not None and spec.choices is None else []
+    limits = Check(spec.ge, spec.gt, spec.le, spec.lt, spec.choices).describe()
+    parts += [limits] if limits else []
+    return f" [{' '.join(parts)}]" if parts else ""
+
+
 def fill_options(source: str, schema: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` checked against ``schema`` (name → :class:`Option` or ``(default, meaning)``), defaults filled in.
 
