@@ -134,7 +134,12 @@ def _parquet(path: Path) -> Iterator[dict[str, Any]]:
         import pyarrow.parquet as pq
     except ImportError:
         raise UserError(f"reading {path} needs pyarrow", hint="pip install 'npo-bench[data]'") from None
-    yield from pq.read_table(path).to_pylist()
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as exc:  # pyarrow raises its own types for a truncated or foreign file
+        first = (str(exc).strip().splitlines() or [repr(exc)])[0]
+        raise UserError(f"benchmark data {path}: not a readable parquet file ({first})") from None
+    yield from rows
 
 
 def _tsv(path: Path) -> Iterator[dict[str, Any] | _Unreadable]:

@@ -141,3 +141,11 @@ def test_an_unexpected_value_is_still_a_named_skippable_row(tmp_path):
     with pytest.raises(BadRow, match="testmini.jsonl row 1"):
         _load(tmp_path)
     assert len(_load(tmp_path, skip_bad=True)[1]) == len(rows) - 1
+
+
+def test_a_file_that_is_not_parquet_is_one_line(tmp_path):
+    from npo_bench.errors import UserError
+
+    (tmp_path / "testmini.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(UserError, match="testmini.parquet: not a readable parquet file"):
+        _load(tmp_path)
