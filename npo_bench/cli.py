@@ -184,24 +184,33 @@ def _check_inputs(config: Any) -> None:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Build (or reuse) the SFT-warmed base checkpoint of a preset and print its regime report."""
-    from npo_bench.trainer.warmup import REPORT_FILE, base_model_dir, cache_root, run_warmup, warmup_key
+    from npo_bench.trainer.warmup import (
+        REPORT_FILE,
+        base_model_dir,
+        cache_root,
+        regime_verdict,
+        run_warmup,
+        warmup_key,
+    )
 
     config = _resolve(args)
     target = cache_root(config) / "warmup" / warmup_key(config)
     if args.force or not (target / REPORT_FILE).exists():
         run_warmup(config, target, lambda line: print(line, file=sys.stderr))
     path = base_model_dir(config)
-    print(json.dumps(json.loads((path / REPORT_FILE).read_text()), indent=2))
+    report = json.loads((path / REPORT_FILE).read_text())
+    print(json.dumps(report, indent=2))
+    print(f"regime: {report.get('regime') or regime_verdict(report)}")
     print(f"base checkpoint: {path}")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate a model directory, a checkpoint or a run's final checkpoint on benchmarks."""
-    from npo_bench.evaluate_cli import (
+    from npo_bench.model_eval import (
         benchmark_names,
         benchmark_settings,
-        data_sources,
+        data_paths,
         evaluate_model,
         judge_config,
         pairs,
@@ -216,7 +225,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         batch_size=args.batch_size,
         out=args.out,
-        data=data_sources(args.data_dir, args.data),
+        data=data_paths(args.data_dir, args.data),
         splits=pairs("--split", args.split),
         skip_bad=args.skip_bad,
         judge=judge,
@@ -232,7 +241,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:
     """List benchmarks with their splits (default split first) and a one-line description."""
-    from npo_bench.evaluate_cli import describe_benchmarks
+    from npo_bench.model_eval import describe_benchmarks
 
     for row in describe_benchmarks():
         print(f"{row['name']}  ({row['plugin']}): {row['summary']}")
@@ -242,11 +251,11 @@ def cmd_benchmarks(args: argparse.Namespace) -> int:
 
 def cmd_lmeval_export(args: argparse.Namespace) -> int:
     """Write one lm-eval task directory per benchmark (run them with `lm_eval --include_path OUT`)."""
-    from npo_bench.evaluate_cli import benchmark_names, benchmark_settings, data_sources, pairs
     from npo_bench.lmeval.export import export_tasks
+    from npo_bench.model_eval import benchmark_names, benchmark_settings, data_paths, pairs
 
     names = benchmark_names(args.benchmarks)
-    data, splits = data_sources(args.data_dir, args.data), pairs("--split", args.split)
+    data, splits = data_paths(args.data_dir, args.data), pairs("--split", args.split)
     settings = benchmark_settings(args.option)
     for folder in export_tasks(_resolve(args), names, args.out, data, splits, args.skip_bad, args.limit, settings):
         print(folder)
@@ -300,7 +309,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Train (or reuse) every method × seed, evaluate the final checkpoints and write a Table-1-style report."""
     from npo_bench.compare.render import to_text
     from npo_bench.compare.runner import CompareRequest, compare
-    from npo_bench.evaluate_cli import benchmark_names
+    from npo_bench.model_eval import benchmark_names
 
     if args.seeds < 1:
         raise UserError(f"--seeds {args.seeds}: need at least one seed")
@@ -460,12 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from npo_bench.host import get_host
 
-    try:
-        get_host().pm.hook.npo_bench_register_commands(subparsers=sub)
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"a plugin failed while adding CLI commands: {type(exc).__name__}: {exc}") from exc
+    get_host().hooks.register_commands(sub)  # a plugin that raises is named (npo_bench.hookcalls)
     return parser
 
 

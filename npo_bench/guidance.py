@@ -7,8 +7,8 @@ A backend (embedded PyTorch loop, OpenRLHF) implements ``TrainerControl``; a gui
     source.select_prompts(step, fresh)  # -> the step's prompts (ExGRPO swaps in replayed questions)
     groups = generate + verify     # n on-policy rollouts per prompt, rewards from the verifier
     source.guide(groups)           # -> list[Injection]: group surgery for this step (p̂ from the on-policy group)
+    advantages + loss + update     # over the mixed groups; each member trained with its own loss_mode
     source.metrics()               # -> dict merged into the step's metrics line
-    advantages + loss + update     # over the mixed groups, per-sample loss modes
     source.after_step(stats)       # observe (mistake pool, replay buffer, trigger)
 
 ``ctl.train`` runs plain GRPO steps *without* calling the source (a scout run). Source state travels in every
@@ -22,12 +22,14 @@ cross-option checks in a static ``validate_options(options)``. Any exception a s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
-
-import torch
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from npo_bench.options import fill_options
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
+
+if TYPE_CHECKING:
+    import torch
 
 
 @runtime_checkable
@@ -63,7 +65,7 @@ class TrainerControl(Protocol):
     def log_event(self, event: Mapping[str, Any]) -> None:
         """Append one intervention record to the run's ``events.jsonl`` (the current step is added)."""
 
-    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+    def make_trajectory(self, prompt: Prompt, text: str, origin: str) -> Trajectory:
         """An external response (a teacher's) tokenised for the policy, EOS appended, verified; no log-probs."""
 
     def entropies(
@@ -106,6 +108,15 @@ class GuidanceSource(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (read back from a checkpoint)."""
         ...
+
+
+def resolve_model_checkpoint(path: Path, tag: str) -> CheckpointRef:
+    """A loadable weights directory for ``path``: a run directory (its newest checkpoint), a checkpoint or a model
+    directory, for a source that samples from *another* model of the policy's architecture (RLEP's finished run, a
+    teacher); a clear error when there is none. The run-directory layout is the trainer's, imported on first use."""
+    from npo_bench.trainer.checkpoints import resolve_model_checkpoint as resolve
+
+    return resolve(path, tag)
 
 
 def source_options(source: str, schema: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:

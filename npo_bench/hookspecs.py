@@ -6,21 +6,25 @@ added without breaking any plugin (pluggy's opt-in arguments let an implementati
 
 Call order during ``npo-bench run``:
 
-1. ``npo_bench_register_backends``, ``npo_bench_register_sources``, ``npo_bench_register_verifiers``,
-   ``npo_bench_register_benchmarks`` — once, lazily, the first time the host needs a registry.
-2. ``npo_bench_register_commands`` — once, when the CLI is built (before argument parsing).
-3. ``npo_bench_on_run_start(event)`` — after the run directory and the resolved config are written.
-4. ``npo_bench_on_step_end(event)`` — after each optimizer step, once its metrics line is flushed.
-   Steps replayed after a rollback are reported again, with the same step number.
+1. ``npo_bench_register_commands`` — once, when the CLI is built (before argument parsing).
+2. ``npo_bench_register_sources``, ``npo_bench_register_verifiers``, ``npo_bench_register_benchmarks``,
+   ``npo_bench_register_backends`` — once each, in this order, the first time the host needs a registry.
+3. ``npo_bench_on_run_start(event)`` — after the run directory and the resolved config are written and the backend
+   and source are set up (resumed from a checkpoint, if so).
+4. ``npo_bench_on_step_end(event)`` — after each optimizer step, once its metrics line is flushed. ``event.phase``
+   says which kind: ``train``, ``scout`` (a step a source trains ahead with before rolling back) or ``replay`` (a
+   step number reported before, trained again after a rollback; it supersedes the earlier report).
 5. ``npo_bench_on_run_end(event)`` — after the final evaluation (also when the run fails; ``event.error`` says why).
 
-Observer hooks (3–5) must not mutate their event; an observer that raises is reported by plugin name and the run
-goes on.
+The host calls every hook through the plugin manager (:mod:`npo_bench.hookcalls`), one plugin at a time in
+registration order, so ``NPO_BENCH_TRACE_PLUGINS=1`` traces each call and an implementation may take fewer
+arguments than its spec. Observer hooks (3–5) must not mutate their event; an observer that raises is reported by
+plugin name and the run goes on. A registration or command hook that raises stops with an error naming the plugin.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -55,7 +59,7 @@ def npo_bench_register_backends(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def npo_bench_register_commands(subparsers: argparse._SubParsersAction) -> None:
+def npo_bench_register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add CLI commands: ``p = subparsers.add_parser("name"); p.set_defaults(handler=fn)``."""
 
 
@@ -66,12 +70,9 @@ def npo_bench_on_run_start(event: RunStart) -> None:
 
 @hookspec
 def npo_bench_on_step_end(event: StepEnd) -> None:
-    """One optimizer step finished: its step number and namespaced metrics."""
+    """One optimizer step finished: its step number, phase (train | scout | replay) and namespaced metrics."""
 
 
 @hookspec
 def npo_bench_on_run_end(event: RunEnd) -> None:
     """A run ended: final metrics, or the error that stopped it."""
-
-
-ALL_HOOKS: tuple[str, ...] = tuple(sorted(name for name in dir() if name.startswith("npo_bench_")))

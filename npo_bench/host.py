@@ -6,6 +6,9 @@ exercises its own API. Environment variables (read when the host loads plugins):
 - ``NPO_BENCH_LOAD_PLUGINS=a,b``    load only these entry points (by entry-point name);
 - ``NPO_BENCH_DISABLE_PLUGINS=a,b`` load every entry point except these;
 - ``NPO_BENCH_TRACE_PLUGINS=1``     print every hook call with its arguments and result to stderr.
+
+Every hook is called through the plugin manager, by the typed methods of :class:`npo_bench.hookcalls.HookCalls`
+(``host.hooks``), so tracing and pluggy's opt-in arguments cover all eight.
 """
 
 from __future__ import annotations
@@ -22,16 +25,11 @@ import pluggy
 
 from npo_bench import hookspecs
 from npo_bench.errors import UserError, did_you_mean
+from npo_bench.hookcalls import REGISTRATION_HOOKS, HookCalls
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 
-KINDS: dict[str, str] = {
-    # kind -> registration hook
-    "source": "npo_bench_register_sources",
-    "verifier": "npo_bench_register_verifiers",
-    "benchmark": "npo_bench_register_benchmarks",
-    "backend": "npo_bench_register_backends",
-}
+KINDS: dict[str, str] = REGISTRATION_HOOKS  # kind -> registration hook
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,7 @@ class PluginHost:
     def __init__(self, load_entry_points: bool = True):
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        self.hooks = HookCalls(self.pm)  # every hook call goes through here
         self._registries: dict[str, Registry] | None = None
         self._versions: dict[str, str] = {}
         if load_entry_points:
@@ -163,18 +162,8 @@ class PluginHost:
 
     def _collect(self) -> dict[str, Registry]:
         registries = {kind: Registry(kind) for kind in KINDS}
-        for kind, hook_name in KINDS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                register = self._make_register(registries[kind], kind, impl.plugin_name)
-                try:
-                    impl.function(register=register)
-                except UserError:
-                    raise
-                except Exception as exc:
-                    raise UserError(
-                        f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}",
-                        hint=f"set NPO_BENCH_DISABLE_PLUGINS={impl.plugin_name} to skip it",
-                    ) from exc
+        for kind, registry in registries.items():
+            self.hooks.register(kind, lambda plugin, r=registry, k=kind: self._make_register(r, k, plugin))
         return registries
 
     @staticmethod
@@ -188,20 +177,6 @@ class PluginHost:
 
     def get(self, kind: str, name: str) -> Registration:
         return self.registry(kind).get(name)
-
-    # ---- lifecycle ---------------------------------------------------------------------------------------
-    def notify(self, hook_name: str, event: Any) -> list[str]:
-        """Call an observer hook on every plugin; a plugin that raises is reported, the others still run.
-
-        Returns the warnings (one per failing plugin) so the caller can log them.
-        """
-        warnings = []
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            try:
-                impl.function(event=event)
-            except Exception as exc:
-                warnings.append(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}")
-        return warnings
 
     # ---- introspection -----------------------------------------------------------------------------------
     def describe_plugins(self) -> list[dict[str, Any]]:

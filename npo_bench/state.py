@@ -14,8 +14,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from npo_bench.types import Trajectory
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -32,6 +30,8 @@ def first_non_plain(value: Any, path: str = "", depth: int = 0) -> tuple[str, st
         return path, f"nesting deeper than {MAX_DEPTH} levels"
     if isinstance(value, PLAIN_SCALARS) and type(value) in PLAIN_SCALARS:
         return None
+    import torch  # deferred: `npo-bench --help` loads the plugins that import this module, and must stay light
+
     if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
         return None
     if type(value) in (list, tuple):

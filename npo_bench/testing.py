@@ -26,7 +26,7 @@ from npo_bench.host import PluginHost, set_host
 from npo_bench.types import CheckpointRef, Group, Prompt, Trajectory
 
 
-def make_trajectory(prompt_id: str, correct: bool, source: str = "policy", length: int = 4) -> Trajectory:
+def make_trajectory(prompt_id: str, correct: bool, origin: str = "policy", length: int = 4) -> Trajectory:
     """A verified trajectory with ``length`` tokens and log-probs of −1 per token."""
     return Trajectory(
         prompt_id=prompt_id,
@@ -35,7 +35,7 @@ def make_trajectory(prompt_id: str, correct: bool, source: str = "policy", lengt
         logprobs=torch.full((length,), -1.0),
         reward=1.0 if correct else 0.0,
         correct=correct,
-        source=source,
+        origin=origin,
     )
 
 
@@ -131,8 +131,8 @@ class FakeTrainerControl:
     def _default_sampler(
         self, prompt: Prompt, n: int, checkpoint: CheckpointRef | None, weights_step: int
     ) -> list[Trajectory]:
-        source = f"guide@{checkpoint.tag}" if checkpoint else "policy"
-        return [make_trajectory(prompt.id, weights_step >= self.solves_after, source) for _ in range(n)]
+        origin = f"guide@{checkpoint.tag}" if checkpoint else "policy"
+        return [make_trajectory(prompt.id, weights_step >= self.solves_after, origin) for _ in range(n)]
 
     def logprobs(
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None
@@ -158,12 +158,12 @@ class FakeTrainerControl:
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.events.append({"step": self.step, **event})
 
-    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+    def make_trajectory(self, prompt: Prompt, text: str, origin: str) -> Trajectory:
         """Tokens = one per word + EOS; correct iff the text contains ``<answer>{gold}</answer>``."""
         self.calls.append(("make_trajectory", prompt.id))
         correct = f"<answer>{prompt.answer}</answer>" in text
         ids = torch.arange(len(text.split()) + 1, dtype=torch.long) + 10
-        return Trajectory(prompt.id, ids, text, None, float(correct), correct, source)
+        return Trajectory(prompt.id, ids, text, None, float(correct), correct, origin)
 
     def entropies(
         self, trajectories: Sequence[Trajectory], checkpoint: CheckpointRef | None = None

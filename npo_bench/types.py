@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     import torch
     from PIL.Image import Image
 
-LossMode = Literal["on_policy", "importance", "luffy", "exgrpo"]
+    from npo_bench.grpo.losses import LossMode  # the loss modes live beside their losses (one home)
+
+Slot = Literal["last", "append"]  # where an injected trajectory goes: the last rollout's slot, or a new one
+StepPhase = Literal["train", "scout", "replay"]  # what kind of optimizer step a StepEnd reports
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,15 +34,23 @@ class Prompt:
 
 @dataclass(frozen=True, eq=False)
 class Trajectory:
-    """One response to one prompt."""
+    """One response to one prompt, and — as a member of a group — its training role.
+
+    The role travels with the trajectory, so it has one home: ``origin`` says where the response came from and
+    ``loss_mode`` how the update trains it (the modes and their losses: :mod:`npo_bench.grpo.losses`). A mode that
+    needs the behaviour policy's log-probs (``importance``, ``exgrpo``) reads ``logprobs``. Rollouts of the step are
+    ``origin="policy"``, ``loss_mode="on_policy"``; a source that injects a trajectory sets its role with
+    ``dataclasses.replace(trajectory, origin="replay", loss_mode="exgrpo")``.
+    """
 
     prompt_id: str
     response_ids: torch.Tensor  # (L,) int64 sampled tokens, EOS included when it was emitted
     text: str  # decoded response (special tokens stripped)
-    logprobs: torch.Tensor | None = None  # (L,) behaviour log-probs of the sampled tokens, or None if unknown
+    logprobs: torch.Tensor | None = None  # (L,) log-probs of the tokens under the policy that produced them, or None
     reward: float | None = None  # verifier score, filled by the verify phase
     correct: bool | None = None
-    source: str = "policy"  # "policy", "guide@step-40", "teacher", "replay@step-12", …
+    origin: str = "policy"  # "policy", "guide@step-40", "teacher", "replay", …
+    loss_mode: LossMode = "on_policy"  # how the update trains this member (npo_bench.grpo.losses.LOSS_MODES)
 
     @property
     def length(self) -> int:
@@ -63,19 +74,22 @@ class Group:
         return sum(bool(t.correct) for t in self.trajectories) / max(len(self.trajectories), 1)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Injection:
-    """Group surgery asked for by a guidance source: put ``trajectory`` into group ``group``.
+    """Group surgery asked for by a guidance source: put ``trajectory`` into the group at ``group_index``.
 
-    ``slot`` is an index to replace (NPO replaces the n-th slot, ``n - 1``) or ``"append"`` (RLEP).
-    ``behaviour_logprobs`` (L,) are the guide's own log-probs, needed by ``importance`` and ``exgrpo`` loss modes.
+    ``slot="last"`` replaces the group's last rollout (NPO's n-th slot, LUFFY's teacher slot, ExGRPO's replay);
+    ``slot="append"`` adds a member (RLEP: groups of n + M). How the update trains the member is the trajectory's own
+    ``loss_mode``; the injection says only where it goes.
     """
 
-    group: int
-    slot: int | Literal["append"]
+    group_index: int  # position of the target group in the list ``guide`` received
+    slot: Slot
     trajectory: Trajectory
-    behaviour_logprobs: torch.Tensor | None = None
-    loss_mode: LossMode = "on_policy"
+
+    def __post_init__(self) -> None:
+        if self.slot not in ("last", "append"):
+            raise ValueError(f"injection slot must be 'last' or 'append', not {self.slot!r}")
 
 
 @dataclass(frozen=True)
@@ -112,9 +126,14 @@ class RunStart:
 
 @dataclass(frozen=True)
 class StepEnd:
+    """One optimizer step finished. ``phase`` tells what kind: ``train`` (a step of the run's history, reported for
+    the first time), ``scout`` (a step a source trains ahead with, undone by a rollback) or ``replay`` (a step
+    number reported before, trained again after a rollback; it supersedes the earlier report)."""
+
     run_dir: Path
     step: int
     metrics: Mapping[str, float]
+    phase: StepPhase = "train"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,12 @@ namespace (math_worker) cannot be switched off in a running worker, so it helps 
 all of these, run this script with ``PYTHONPATH`` at an export of that commit (``git archive <commit> npo_bench perf
 tests | tar -x -C DIR``; the workers follow, their ``PYTHONPATH`` is the package root).
 
+``--workload conformance`` scores the conformance suites instead (tests/unit/benchmarks/conformance/*.json: 25–35
+varied official-rule cases per benchmark — tags, hedges, option texts, published output shapes — each checked
+against its expected verdict), a harder mix than the fixtures.
+
     python perf/eval_throughput.py [--items 2000] [--cold [parse|all]] [--compare-slow-path] [--model DIR]
+                                   [--workload fixtures|conformance]
 """
 
 from __future__ import annotations
@@ -192,6 +197,20 @@ def build(name: str, root: Path) -> tuple[Any, Work]:
     return bench, builder(bench, split)
 
 
+CONFORMANCE = Path(__file__).resolve().parents[1] / "tests" / "unit" / "benchmarks" / "conformance"
+
+
+def build_conformance(name: str, root: Path) -> tuple[Any, Work]:
+    """The benchmark's conformance suite: its rows written to ``root/name``, each case paired with its verdict."""
+    suite = json.loads((CONFORMANCE / f"{name}.json").read_text(encoding="utf-8"))
+    folder = root / name
+    for stem, rows in suite["files"].items():
+        fx.write_split(folder, stem, rows, tuple(suite["image_fields"][stem]))
+    bench = make_benchmark(name, {"data": str(folder), **suite["options"]})
+    prompts = {p.id: p for p in bench.load(suite["split"], None, 0)}
+    return bench, [(prompts[c["prompt"]], c["response"], c["ours"]) for c in suite["cases"]]
+
+
 def check_pairing(name: str, bench, work: Work) -> None:
     wrong = [(p.id, r) for p, r, expected in work if bench.score(p, r).correct != expected]
     assert not wrong, f"{name}: fixture verdicts differ from the expected ones (pairing or scoring changed): {wrong}"
@@ -251,15 +270,17 @@ def main() -> None:
     )
     parser.add_argument("--benchmarks", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--model", help="model directory for the end-to-end column")
+    parser.add_argument("--workload", choices=["fixtures", "conformance"], default="fixtures")
     args = parser.parse_args()
     root = fx.write_all(Path(tempfile.mkdtemp()))
+    conformance_root = Path(tempfile.mkdtemp())
     calls = WorkerCalls()
     mode = {
         None: "warm (fixtures repeat; parse caches on)",
         "parse": "cold (parse caches emptied before each item)",
         "all": "cold (parse caches and sympy's cache emptied before each item)",
     }[args.cold]
-    print(f"scoring-only, {args.items} score calls per benchmark, {mode}; goal ≥ {GOAL:.0f} items/s")
+    print(f"scoring-only, {args.workload}, {args.items} score calls per benchmark, {mode}; goal ≥ {GOAL:.0f} items/s")
     header = f"{'benchmark':11s} {'verifier mix (distinct items)':32s} {'worker/item':>11s} {'items/s':>9s}"
     if args.compare_slow_path:
         header += f" {'slow path':>9s} {'worker/item':>11s}"
@@ -270,7 +291,10 @@ def main() -> None:
         if args.model:  # one untimed pass: first-use costs (imports, kernels) belong to no benchmark
             end_to_end_rate(args.benchmarks[0], root, args.model)
         for name in args.benchmarks:
-            bench, work = build(name, root)
+            if args.workload == "conformance":
+                bench, work = build_conformance(name, conformance_root)
+            else:
+                bench, work = build(name, root)
             check_pairing(name, bench, work)
             rate, per_item = scoring_rate(bench, work, args.items, args.cold, calls)
             row = f"{name:11s} {verifier_mix(work):32s} {per_item:11.2f} {rate:9.0f}"

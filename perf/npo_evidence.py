@@ -1,21 +1,30 @@
-"""Does NPO help at this scale? GRPO vs NPO-early (and AutoNPO's controller cost), side by side, several seeds.
+"""Does NPO help at this scale? Every method against GRPO, seed by seed (and AutoNPO's controller cost).
 
-A benchmark script, not a test. It runs (or resumes, or reuses) one run per method and seed through the real CLI,
-then reads their ``metrics.jsonl`` / ``events.jsonl`` and prints:
+A benchmark script, not a test. It runs (or resumes, or reuses) one run per method and seed through the real CLI —
+or reads finished runs made elsewhere (``--from runs/``: a compare's or hand-made runs, matched by the method and
+seed in their ``config.yaml``) — then reads their ``metrics.jsonl`` / ``events.jsonl`` and prints:
 
 1. held-out accuracy (the preset's protocol) at every evaluation, per method and seed, with mean ± std;
-2. **speed-up**: the first evaluated step at which NPO-early reaches the same seed's final GRPO accuracy, over GRPO's
-   step count — without and with NPO's scout steps counted (the paper reports ≈ 2.1× early-stage speed-up);
-3. **entropy**: the policy entropy of the training rollouts, GRPO vs NPO-early, averaged over seeds (and a plot);
-4. **AutoNPO's controller overhead**: the source's own time (snapshots, probes, Q̂/V̂, rollbacks, prompt selection and
+2. **paired evidence**: per seed, the method's final accuracy minus the same seed's GRPO final (same base, same seed,
+   same data order), the mean difference with its 95% CI by paired t and by a seeded bootstrap, the sign count, and
+   whether the difference is resolved (both CIs exclude 0) — in words;
+3. **speed-up**: the first evaluated step at which the method reaches the same seed's final GRPO accuracy, over GRPO's
+   step count — without and with the method's scout steps counted (the paper reports ≈ 2.1× early-stage speed-up);
+4. **entropy**: the policy entropy of the training rollouts per method, averaged over seeds (and a plot);
+5. **AutoNPO's controller overhead**: the source's own time (snapshots, probes, Q̂/V̂, rollbacks, prompt selection and
    group surgery) as a fraction of the run's wall time; replayed steps are ordinary training and are not counted.
 
-    python perf/npo_evidence.py                            # tiny-cpu, seeds 0 1 2, eval every 50 steps (≈ 70 min)
+    python perf/npo_evidence.py                            # tiny-cpu, GRPO vs NPO-early, seeds 0 1 2, eval every 50
     python perf/npo_evidence.py --seeds 0 --no-auto        # one seed, no AutoNPO run
+    python perf/npo_evidence.py --methods grpo npo_early npo --seeds 0 1 2 3 4
+    python perf/npo_evidence.py --from reports/compare/results.json --seeds 0 1 2 3 4 --no-auto \
+        --methods grpo npo_early npo autonpo luffy exgrpo rlep   # the runs of `npo-bench compare ... --seeds 5`
     python perf/npo_evidence.py --report-only              # re-read finished runs, run nothing
 
 Runs live in ``--out`` (default ``reports/npo-evidence``); a killed script re-run continues each unfinished run
 with ``--resume``. Evaluation happens under a forked RNG, so ``--eval-every`` does not change what is trained.
+RLEP needs a finished run (``--set source.options.run=...``): run it through ``npo-bench compare`` and read it with
+``--from``.
 """
 
 from __future__ import annotations
@@ -30,7 +39,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from npo_bench.analysis.curves import eval_curve, final_by_step, mean_std, scout_steps_by, steps_to_reach
+from npo_bench.compare.stats import paired_difference, verdict
 
 CLI = [sys.executable, "-m", "npo_bench.cli"]  # the installed CLI of this interpreter (`npo-bench`)
 
@@ -39,6 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="tiny-cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=["grpo", "npo_early"], help="grpo is the reference")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="read finished runs, run nothing: a compare's results.json (its exact runs) or a runs dir",
+    )
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("reports/npo-evidence"))
     parser.add_argument("--no-auto", action="store_true", help="skip the AutoNPO run")
@@ -47,18 +66,24 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra --set for every run")
     args = parser.parse_args()
 
-    plan = [(method, seed) for seed in args.seeds for method in ("grpo", "npo_early")]
-    if not args.no_auto:
+    methods = ["grpo", *(m for m in args.methods if m != "grpo")]
+    plan = [(method, seed) for seed in args.seeds for method in methods]
+    if not args.no_auto and ("autonpo", args.auto_seed) not in plan:
         plan.insert(min(2, len(plan)), ("autonpo", args.auto_seed))
-    walls: dict[str, float] = _load_walls(args.out)
-    for method, seed in plan:
-        name = f"{method}-seed{seed}"
-        if not args.report_only and not _finished(args.out / name):
-            walls[name] = _run(args, method, seed, name) + walls.get(name, 0.0)
-            _save_walls(args.out, walls)
-    runs = {name: _read(args.out / name) for name in (f"{m}-seed{s}" for m, s in plan) if _finished(args.out / name)}
-    report = build_report(runs, walls, args.seeds)
+    if args.source is not None:
+        paths, walls = _index_runs(args.source, plan)
+    else:
+        paths = {f"{m}-seed{s}": args.out / f"{m}-seed{s}" for m, s in plan}
+        walls = _load_walls(args.out)
+        for method, seed in plan:
+            name = f"{method}-seed{seed}"
+            if not args.report_only and not _finished(paths[name]):
+                walls[name] = _run(args, method, seed, name) + walls.get(name, 0.0)
+                _save_walls(args.out, walls)
+    runs = {name: _read(path) for name, path in paths.items() if _finished(path)}
+    report = build_report(runs, walls, args.seeds, methods)
     print(format_report(report))
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     _plot(runs, args.seeds, args.out / "entropy_and_accuracy.png")
 
@@ -77,6 +102,31 @@ def _run(args: argparse.Namespace, method: str, seed: int, name: str) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - started
+
+
+def _index_runs(root: Path, plan: list[tuple[str, int]]) -> tuple[dict[str, Path], dict[str, float]]:
+    """Finished runs by method and seed: the runs a compare's ``results.json`` lists, or those under a runs dir
+    (matched by the method and seed of their resolved config; the last in name order when several match)."""
+    wanted = {f"{m}-seed{s}" for m, s in plan}
+    paths: dict[str, Path] = {}
+    walls: dict[str, float] = {}
+    if root.is_file():
+        candidates = [Path(run["path"]) for run in json.loads(root.read_text())["runs"]]
+    else:
+        candidates = sorted(p for p in root.iterdir() if (p / "config.yaml").is_file())
+    for path in candidates:
+        try:
+            config = yaml.safe_load((path / "config.yaml").read_text())["resolved"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            continue
+        method = config.get("method") or config["source"]["name"]
+        name = f"{method}-seed{config['seed']}"
+        if name in wanted and _finished(path):
+            paths[name] = path
+            wall = path / "compare-wall.json"
+            if wall.exists():
+                walls[name] = float(json.loads(wall.read_text())["seconds"])
+    return paths, walls
 
 
 def _finished(path: Path) -> bool:
@@ -104,35 +154,60 @@ def _read(path: Path) -> dict[str, Any]:
 # ---- analysis (pure: npo_bench.analysis.curves) -------------------------------------------------------------------
 
 
-def build_report(runs: dict[str, dict], walls: dict[str, float], seeds: list[int]) -> dict[str, Any]:
+def build_report(
+    runs: dict[str, dict], walls: dict[str, float], seeds: list[int], methods: list[str] | None = None
+) -> dict[str, Any]:
+    methods = methods or ["grpo", "npo_early"]
     report: dict[str, Any] = {
         "curves": {name: eval_curve(run) for name, run in runs.items()},
         "speedup": [],
+        "paired": [],
         "entropy": {},
     }
-    for seed in seeds:
-        grpo, npo = runs.get(f"grpo-seed{seed}"), runs.get(f"npo_early-seed{seed}")
-        if grpo is None or npo is None:
-            continue
-        grpo_curve, npo_curve = eval_curve(grpo), eval_curve(npo)
-        total = max(grpo_curve)
-        target = grpo_curve[total]
-        reached = steps_to_reach(npo_curve, target)
-        row: dict[str, Any] = {
-            "seed": seed,
-            "grpo_steps": total,
-            "grpo_final": target,
-            "npo_final": npo_curve[max(npo_curve)],
-        }
-        row["base"] = grpo_curve.get(0)
-        row["npo_steps_to_grpo_final"] = reached
-        if reached is not None:
-            scouts = scout_steps_by(npo, reached)
-            row["scout_steps"] = scouts
-            row["speedup"] = total / reached
-            row["speedup_with_scouts"] = total / (reached + scouts)
-        report["speedup"].append(row)
-    for method in ("grpo", "npo_early"):
+    for method in methods[1:]:
+        pairs = []
+        for seed in seeds:
+            grpo, other = runs.get(f"grpo-seed{seed}"), runs.get(f"{method}-seed{seed}")
+            if grpo is None or other is None:
+                continue
+            grpo_curve, curve = eval_curve(grpo), eval_curve(other)
+            total = max(grpo_curve)
+            target = grpo_curve[total]
+            reached = steps_to_reach(curve, target)
+            row: dict[str, Any] = {
+                "method": method,
+                "seed": seed,
+                "grpo_steps": total,
+                "grpo_final": target,
+                "final": curve[max(curve)],
+                "base": grpo_curve.get(0),
+                "steps_to_grpo_final": reached,
+            }
+            if reached is not None:
+                scouts = scout_steps_by(other, reached)
+                row["scout_steps"] = scouts
+                row["speedup"] = total / reached
+                row["speedup_with_scouts"] = total / (reached + scouts)
+            report["speedup"].append(row)
+            pairs.append((seed, row["final"], target))
+        diff = paired_difference(pairs)
+        report["paired"].append(
+            {
+                "method": method,
+                "seeds": list(diff.seeds),
+                "differences": list(diff.differences),
+                "mean": diff.mean,
+                "ci95_paired_t": [diff.t_low, diff.t_high],
+                "ci95_bootstrap": [diff.boot_low, diff.boot_high],
+                "wins": diff.wins,
+                "losses": diff.losses,
+                "ties": diff.ties,
+                "sign_test_p": diff.sign_p,
+                "resolved": diff.resolved,
+                "verdict": verdict(diff, method, "grpo"),
+            }
+        )
+    for method in methods:
         curves = [
             {s: r["policy/entropy"] for s, r in final_by_step(runs[f"{method}-seed{seed}"]["metrics"], "train").items()}
             for seed in seeds
@@ -180,21 +255,28 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"  gain over base, {method}: {m:+.3f} ± {s:.3f} (n={len(gains)}: {', '.join(f'{g:+.3f}' for g in gains)})"
         )
-    lines.append("speed-up of NPO-early (GRPO steps / NPO steps to reach GRPO's final accuracy, same seed):")
+    lines.append("paired: final held-out accuracy, method − GRPO on the same seed (points):")
+    for paired in report["paired"]:
+        per_seed = ", ".join(
+            f"s{s}:{100 * d:+.2f}" for s, d in zip(paired["seeds"], paired["differences"], strict=True)
+        )
+        lines.append(f"  {paired['method']:<10} {per_seed or '—'}")
+        lines.append(f"    {paired['verdict']}")
+    lines.append("speed-up (GRPO steps / the method's steps to reach GRPO's final accuracy, same seed):")
     for row in report["speedup"]:
-        if row["npo_steps_to_grpo_final"] is None:
+        if row["steps_to_grpo_final"] is None:
             lines.append(
-                f"  seed {row['seed']}: NPO-early never reached GRPO's final {row['grpo_final']:.3f} "
-                f"(NPO final {row['npo_final']:.3f})"
+                f"  {row['method']} seed {row['seed']}: never reached GRPO's final {row['grpo_final']:.3f} "
+                f"(its final {row['final']:.3f})"
             )
         else:
             lines.append(
-                f"  seed {row['seed']}: reached {row['grpo_final']:.3f} at step {row['npo_steps_to_grpo_final']} of "
-                f"{row['grpo_steps']}: {row['speedup']:.2f}× ({row['speedup_with_scouts']:.2f}× counting "
-                f"{row['scout_steps']} scout steps)"
+                f"  {row['method']} seed {row['seed']}: reached {row['grpo_final']:.3f} at step "
+                f"{row['steps_to_grpo_final']} of {row['grpo_steps']}: {row['speedup']:.2f}× "
+                f"({row['speedup_with_scouts']:.2f}× counting {row['scout_steps']} scout steps)"
             )
     for method, curve in report["entropy"].items():
-        marks = [s for s in curve if s in (1, 25, 50, 100, 150, 200, 250, 300)]
+        marks = [s for s in curve if s in (1, 25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)]
         lines.append(f"entropy {method:<10} " + "  ".join(f"{s}:{curve[s]:.3f}" for s in marks))
     auto = report.get("autonpo")
     if auto:
@@ -219,7 +301,15 @@ def _plot(runs: dict[str, dict], seeds: list[int], target: Path) -> None:
         print("(pip install matplotlib for the plot)", file=sys.stderr)
         return
     fig, (ax_acc, ax_ent) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = {"grpo": "tab:blue", "npo_early": "tab:orange", "autonpo": "tab:green"}
+    colours = {
+        "grpo": "tab:blue",
+        "npo_early": "tab:orange",
+        "autonpo": "tab:green",
+        "npo": "tab:red",
+        "luffy": "tab:purple",
+        "exgrpo": "tab:brown",
+        "rlep": "tab:pink",
+    }
     by_method: dict[str, list[dict]] = {}
     for name, run in runs.items():
         by_method.setdefault(name.rsplit("-seed", 1)[0], []).append(run)

@@ -23,14 +23,14 @@ for correctness); traces are tokenised for the policy with EOS appended and cach
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.guidance import TrainerControl, resolve_model_checkpoint, source_options
 from npo_bench.options import Option
-from npo_bench.trainer.checkpoints import resolve_model_checkpoint
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
 OPTIONS: dict[str, Option] = {
@@ -80,10 +80,11 @@ class ExternalTeacherSource:
         self.last: dict[str, float] = {}
 
     def before_step(self, ctl: TrainerControl) -> None:
+        """Prepare the teacher traces of the coming step's prompts (those not seen before)."""
         self.ctl = ctl
+        self._prepare(ctl.prompts_between(ctl.step, ctl.step + 1))
 
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
-        self._prepare(fresh)
         return list(fresh)
 
     def _prepare(self, prompts: Sequence[Prompt]) -> None:
@@ -106,15 +107,15 @@ class ExternalTeacherSource:
                     f"source 'external_teacher': prompt {prompt.id} has no field {field!r}",
                     hint=f"fields: {sorted(prompt.meta)}; set source.options.field",
                 )
-            trace = self.ctl.make_trajectory(prompt, str(text), source="teacher")
+            trace = self.ctl.make_trajectory(prompt, str(text), origin="teacher")
             usable = trace.correct or not self.opts["require_correct"]
-            self.traces[prompt.id] = trace if usable else None
+            self.traces[prompt.id] = dataclasses.replace(trace, loss_mode="luffy") if usable else None
 
     def guide(self, groups: Sequence[Group]) -> list[Injection]:
-        """Every group with a usable trace: slot n−1 ← the teacher's trace, loss ``luffy`` (no behaviour log-probs)."""
+        """Every group with a usable trace: its last slot ← the teacher's trace (loss ``luffy``, set on the trace)."""
         self._prepare([g.prompt for g in groups])
         injections = [
-            Injection(i, len(g.trajectories) - 1, trace, None, "luffy")
+            Injection(group_index=i, slot="last", trajectory=trace)
             for i, g in enumerate(groups)
             if (trace := self.traces.get(g.prompt.id)) is not None
         ]
@@ -138,16 +139,9 @@ class ExternalTeacherSource:
 
 
 def _as_teacher(trajectory: Trajectory) -> Trajectory:
-    """A teacher-sampled trajectory as an off-policy trace: the teacher's log-probs are not the policy's."""
-    return Trajectory(
-        trajectory.prompt_id,
-        trajectory.response_ids,
-        trajectory.text,
-        None,
-        trajectory.reward,
-        trajectory.correct,
-        "teacher",
-    )
+    """A teacher-sampled trajectory as an off-policy trace trained with the ``luffy`` loss (the teacher's log-probs
+    are not the policy's, and LUFFY takes the behaviour probability as 1: none are kept)."""
+    return dataclasses.replace(trajectory, logprobs=None, origin="teacher", loss_mode="luffy")
 
 
 @hookimpl

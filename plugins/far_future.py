@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.guidance import TrainerControl, resolve_model_checkpoint, source_options
 from npo_bench.options import Option
 from npo_bench.state import trajectory_from_state, trajectory_state
-from npo_bench.trainer.checkpoints import resolve_model_checkpoint
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
 OPTIONS: dict[str, Option] = {
@@ -66,11 +65,12 @@ class FarFutureReplaySource:
         self.last: dict[str, float] = {}
 
     def before_step(self, ctl: TrainerControl) -> None:
+        """Harvest the finished policy's successes on the coming step's prompts (those not harvested before)."""
         self.ctl = ctl
         self.step = ctl.step + 1
+        self._harvest(ctl.prompts_between(ctl.step, ctl.step + 1))
 
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
-        self._harvest(fresh)
         return list(fresh)
 
     def _harvest(self, prompts: Sequence[Prompt]) -> None:
@@ -93,7 +93,7 @@ class FarFutureReplaySource:
             pool = self.pool[group.prompt.id]
             rng = random.Random(f"{self.opts['seed']}:rlep:{self.step}:{group.prompt.id}")
             for trajectory in rng.sample(pool, min(m, len(pool))):
-                injections.append(Injection(index, "append", trajectory, None, "on_policy"))
+                injections.append(Injection(group_index=index, slot="append", trajectory=trajectory))
         covered = sum(bool(self.pool[g.prompt.id]) for g in groups)
         self.last = {
             "guidance/active": 1.0,

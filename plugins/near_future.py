@@ -198,8 +198,13 @@ class NearFutureSource:
         for prompt, group in zip(prompts, ctl.sample(prompts, int(self.opts["harvest_k"])), strict=True):
             correct = next((t for t in group if t.correct), None)
             if correct is not None:
-                cache[prompt.id] = dataclasses.replace(correct, source=f"guide@step-{ctl.step}")
+                cache[prompt.id] = self._as_guide(correct, ctl.step)
         return cache
+
+    def _as_guide(self, trajectory: Trajectory, step: int) -> Trajectory:
+        """A verified trajectory of π^(step) in its role as a guide: trained with ``loss_mode`` (``importance`` reads
+        its own log-probs, recorded when π^(step) sampled it)."""
+        return dataclasses.replace(trajectory, origin=f"guide@step-{step}", loss_mode=self.opts["loss_mode"])
 
     def _kl_guide_current(self, ctl: TrainerControl, trajectories: Sequence[Trajectory]) -> float:
         """Mean per-token KL(guide ‖ current) on the guide's own tokens: the V(Δ) proxy (§5)."""
@@ -245,9 +250,7 @@ class NearFutureSource:
             return
         slice_ids = set(self.pool.slice(best.checkpoint_step, int(self.opts["slice_half_width"])))
         self.cache = {
-            pid: dataclasses.replace(next(x for x in g if x.correct), source=f"guide@step-{t}")
-            for pid, g in solved.items()
-            if pid in slice_ids
+            pid: self._as_guide(next(x for x in g if x.correct), t) for pid, g in solved.items() if pid in slice_ids
         }
         self.last.update({"auto/delta_star": float(best.delta), "auto/S_hat": best.s_hat})
         ctl.log_event(  # logged at t, before the rollback
@@ -310,11 +313,10 @@ class NearFutureSource:
         return list(fresh)
 
     def guide(self, groups: Sequence[Group]) -> list[Injection]:
-        """Replace slot n−1 of groups with p̂ ≤ τ_gate that have a cached guide trajectory (§3.3)."""
+        """Replace the last slot (n-th rollout) of groups with p̂ ≤ τ_gate that have a cached guide trajectory (§3.3)."""
         injections: list[Injection] = []
         gated = hits = failed = failed_hits = 0
         if self.active is not None:
-            importance = self.opts["loss_mode"] == "importance"
             for index, group in enumerate(groups):
                 cached = self.cache.get(group.prompt.id)
                 if group.pass_rate == 0.0:
@@ -326,10 +328,7 @@ class NearFutureSource:
                 if cached is None:
                     continue
                 hits += 1
-                behaviour = cached.logprobs if importance else None
-                injections.append(
-                    Injection(index, len(group.trajectories) - 1, cached, behaviour, self.opts["loss_mode"])
-                )
+                injections.append(Injection(group_index=index, slot="last", trajectory=cached))
         self.last.update(
             {
                 "guidance/active": float(self.active is not None),

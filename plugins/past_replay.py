@@ -90,8 +90,8 @@ class ExperienceReplaySource:
                 stored = self.pool.trajectories[group.prompt.id]
                 scores = [float(next(entropies).mean()) if t.length else float("inf") for t in stored]
                 best = stored[min(range(len(stored)), key=scores.__getitem__)]
-                replay = dataclasses.replace(best, source="replay")
-                injections.append(Injection(index, len(group.trajectories) - 1, replay, best.logprobs, "exgrpo"))
+                replay = dataclasses.replace(best, origin="replay", loss_mode="exgrpo")  # ratio to its recorded π
+                injections.append(Injection(group_index=index, slot="last", trajectory=replay))
         self.last = {
             "guidance/active": float(self.mixing),
             "guidance/replayed_questions": float(len(injections)),

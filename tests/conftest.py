@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,36 @@ def micro(cache: Path, runs: Path | None = None, overrides: tuple[str, ...] = ()
 @pytest.fixture
 def micro_config(session_cache: Path, micro_base: Path, tmp_path: Path) -> RunConfig:
     return micro(session_cache, tmp_path / "runs")
+
+
+METRICS_DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+
+
+def _documented_metric_names() -> list[str]:
+    """The names in the first column of docs/metrics.md's tables (``<x>`` marks a placeholder)."""
+    names = []
+    for line in METRICS_DOC.read_text().splitlines():
+        if line.startswith("| `"):
+            names += re.findall(r"`([^`]+)`", line.split("|")[1])
+    return names
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A documented name as a regex: each ``<placeholder>`` stands for one path segment."""
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in re.split(r"<[^>]+>", name)) + "$")
+
+
+@pytest.fixture(scope="session")
+def documented_metrics() -> list[str]:
+    return _documented_metric_names()
+
+
+@pytest.fixture(scope="session")
+def undocumented_metrics(documented_metrics: list[str]):
+    """``undocumented_metrics(keys)``: the metric names among ``keys`` docs/metrics.md does not document."""
+    patterns = [_name_pattern(name) for name in documented_metrics]
+
+    def check(keys: set[str]) -> list[str]:
+        return sorted(k for k in keys - {"step", "phase"} if not any(p.match(k) for p in patterns))
+
+    return check

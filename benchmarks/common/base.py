@@ -6,13 +6,13 @@ Each prompt carries the verifier and options that score it (``meta["verifier"]``
 ``score`` is the same everywhere and the per-benchmark rules live in small pure functions chosen at load time.
 
 A subclass whose official scorer uses an LLM names its protocol in ``judge_protocol`` (see
-:mod:`npo_bench_benchmarks.common.judge`); ``use_judge`` turns it on for one evaluation (``npo-bench eval
+:mod:`npo_bench.judge`); ``use_judge`` turns it on for one evaluation (``npo-bench eval
 --judge-url``), and ``score`` then follows that protocol around the same rule scoring. Off by default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,8 @@ from npo_bench_benchmarks.common.sources import Row, read_rows
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from npo_bench.judge import Judge, JudgeSession
     from npo_bench.verify import Verdict
-    from npo_bench_benchmarks.common.judge import Judge, JudgeSession
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class FileBenchmark:
         prompts: list[Prompt] = []
         first_seen: dict[str, str] = {}  # item id -> the row that had it
         used = 0
-        for row in read_rows(self.data, source.stem, source.hf_config, source.hf_split):
+        for row in self.rows(source):
             if size is not None and used >= size:
                 break
             try:
@@ -97,6 +97,10 @@ class FileBenchmark:
         if split not in self.sources:
             raise UserError(f"benchmark {self.name!r} has no split {split!r}", hint=did_you_mean(split, self.sources))
         return self.sources[split]
+
+    def rows(self, source: SplitSource) -> Iterator[Row]:
+        """The rows of one split's source (a benchmark whose split spans several files overrides this)."""
+        return read_rows(self.data, source.stem, source.hf_config, source.hf_split)
 
     def _prompts(self, row: Row, split: str) -> list[Prompt]:
         """``prompts_from_row``, with an unparseable row's error raised and any other failure made a bad row."""

@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from npo_bench.policy.images import combine  # noqa: F401  (re-exported: the benchmarks' one-image inputs)
 from npo_bench_benchmarks.common.errors import bad_row
 from npo_bench_benchmarks.common.schema import is_missing
 
@@ -114,21 +115,3 @@ def _file_or_base64(value: str, base_dir: Path | None, where: str, field: str) -
     if path.stat().st_size > byte_limit():
         raise bad_row(where, field, f"image file {path} has {path.stat().st_size:,} bytes, over the limit")
     return path.read_bytes()
-
-
-def combine(images: list[Image]) -> Image:
-    """One image for a one-image policy input: several are placed side by side, top-aligned, on white."""
-    if len(images) == 1:
-        return images[0]
-    from PIL import Image
-
-    width = sum(image.width for image in images)
-    height = max(image.height for image in images)
-    if width * height > pixel_limit():
-        raise ValueError(f"{len(images)} images side by side would be {width}×{height} pixels")
-    canvas = Image.new("RGB", (width, height), "white")
-    x = 0
-    for image in images:
-        canvas.paste(image, (x, 0))
-        x += image.width
-    return canvas

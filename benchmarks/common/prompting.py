@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-LETTERS = "ABCDEFGHIJ"
+LETTERS = "ABCDEFGHIJKLMNOP"  # MMMU-Pro's standard (10 options) has one 12-option item (A–L)
 
 CHOICE_INSTRUCTION = (
     "Think step by step inside <think></think>, then give the final answer inside <answer></answer>: "

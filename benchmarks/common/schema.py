@@ -43,21 +43,6 @@ def text(row: Mapping[str, Any], field: str, where: str) -> str:
     return str(value).strip()
 
 
-def mapping(row: Mapping[str, Any], field: str, where: str) -> dict[str, Any]:
-    """An optional object field (``{}`` when absent) that may arrive as a mapping or a JSON object string."""
-    value = optional(row, field)
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise bad_row(where, field, f"expected a JSON object, got {value[:60]!r}") from None
-    if not isinstance(value, Mapping):
-        raise bad_row(where, field, f"expected an object, got {type(value).__name__}")
-    return dict(value)
-
-
 def whole_number(row: Mapping[str, Any], field: str, where: str, low: int, high: int) -> int | None:
     """An optional whole number in ``[low, high]`` (None when absent): ``"2"`` and ``2.0`` count, ``"inf"`` does not."""
     value = optional(row, field)
@@ -86,6 +71,47 @@ def string_list(value: Any, where: str, field: str) -> list[str]:
                 raise bad_row(where, field, f"expected a list, got {value[:60]!r}") from None
     if hasattr(value, "tolist"):  # numpy array from parquet
         value = value.tolist()
+    if value is None:  # "None" / "null" written for an item without options
+        return []
     if not isinstance(value, (list, tuple)):
         raise bad_row(where, field, f"expected a list, got {type(value).__name__}")
     return [str(v).strip() for v in value]
+
+
+def mapping(value: Any, where: str, field: str) -> dict[str, Any]:
+    """A dict field that may arrive as a dict, JSON, or a Python literal string (VLMEvalKit TSVs write
+    ``str(dict)``: ``{'subject': 'Plane Geometry'}``); missing → ``{}``."""
+    if is_missing(value):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                raise bad_row(where, field, f"expected a mapping, got {value[:60]!r}") from None
+    if not isinstance(value, dict):
+        raise bad_row(where, field, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def first_present(row: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """The first of ``fields`` the row has a value for (the HF and the VLMEvalKit spelling of one column), else the
+    first name (so that a missing value is reported under the benchmark's own field name)."""
+    for field in fields:
+        if not is_missing(row.get(field)):
+            return field
+    return fields[0]
+
+
+def letter_columns(row: Mapping[str, Any], letters: str) -> list[str]:
+    """Option texts from VLMEvalKit's one-column-per-option layout (``A``, ``B``, …), up to the first empty one.
+    Hugging Face copies of MMBench write a missing option as the string ``"nan"``: that is empty too."""
+    texts = []
+    for letter in letters:
+        value = row.get(letter)
+        if is_missing(value) or (isinstance(value, str) and value.strip().lower() == "nan"):
+            break
+        texts.append(str(value).strip())
+    return texts

@@ -145,9 +145,27 @@ def _parquet(path: Path) -> Iterator[dict[str, Any]]:
 def _tsv(path: Path) -> Iterator[dict[str, Any] | _Unreadable]:
     csv.field_size_limit(sys.maxsize)  # base64 images are long cells
     with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        for fields in csv.DictReader(handle, delimiter="\t"):
-            field = _field_with_bad_text({str(k): v for k, v in fields.items()})
-            yield _Unreadable("not UTF-8 text", field) if field is not None else fields
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    for fields in resolve_image_references(rows):
+        field = _field_with_bad_text({str(k): v for k, v in fields.items()})
+        yield _Unreadable("not UTF-8 text", field) if field is not None else fields
+
+
+IMAGE_REFERENCE_MAX_CHARS = 64
+
+
+def resolve_image_references(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """VLMEvalKit TSVs store a repeated image once: another row's ``image`` cell then holds that row's ``index``
+    (at most 64 characters, VLMEvalKit's own test). Such a cell gets the referenced row's image; a short cell that
+    names no row (a file path) is left alone."""
+    if not rows or "image" not in rows[0] or "index" not in rows[0]:
+        return rows
+    full = {row["index"]: row["image"] for row in rows if len(row.get("image") or "") > IMAGE_REFERENCE_MAX_CHARS}
+    for row in rows:
+        image = row.get("image") or ""
+        if 0 < len(image) <= IMAGE_REFERENCE_MAX_CHARS and image in full:
+            row["image"] = full[image]
+    return rows
 
 
 def read_hub(dataset_id: str, config: str | None, split: str) -> Iterator[Row]:

@@ -1,8 +1,11 @@
 """The ``mathvista`` benchmark plugin: testmini (1,000; labels public) and test (5,141; labels withheld).
 
-Fields (HF ``AI4Math/MathVista``): ``pid``, ``question``, ``image``/``decoded_image``, ``choices``, ``unit``,
-``precision``, ``answer``, ``question_type``, ``answer_type``, ``metadata`` {``task``, ``skills``, ``grade``,
-``context``, ``source``, ``language``, …}. Scoring: :mod:`npo_bench_benchmarks.mathvista.rules`.
+Fields (HF ``AI4Math/MathVista``): ``pid``, ``question``, ``image`` (a path)/``decoded_image``, ``choices`` (a list
+or null), ``unit``, ``precision`` (a float or null), ``answer``, ``question_type``, ``answer_type``, ``metadata``
+{``task``, ``skills``, ``grade``, ``context``, ``source``, ``language``, …}, ``query``. VLMEvalKit's
+``MathVista_MINI.tsv`` also loads: ``index``, base64 ``image``, ``choices`` as a Python list literal, ``task`` and
+``skills`` as columns (``metadata`` absent or a Python dict literal), ``answer_option``. Scoring: the official rule
+path (:mod:`npo_bench_benchmarks.mathvista.rules`, ``mathvista_rule``).
 Sub-scores (benchmarks.md §2.2): by task, skill, grade, context, source and language.
 """
 
@@ -40,7 +43,7 @@ class MathVistaBenchmark(FileBenchmark):
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where
         item = {
-            "pid": schema.text(f, "pid", where),
+            "pid": schema.text(f, schema.first_present(f, ("pid", "index")), where),
             "question": schema.text(f, "question", where),
             "answer": schema.text(f, "answer", where),
             "question_type": _one_of(f, "question_type", QUESTION_TYPES, where),
@@ -51,15 +54,15 @@ class MathVistaBenchmark(FileBenchmark):
         }
         if item["question_type"] == "multi_choice" and item["answer"] not in item["choices"]:
             raise bad_row(where, "answer", f"{item['answer']!r} is not one of the choices {item['choices']}")
-        image = self.image(row, "decoded_image" if schema.optional(f, "decoded_image") is not None else "image")
-        metadata = schema.mapping(f, "metadata", where)
+        image = self.image(row, schema.first_present(f, ("decoded_image", "image")))
+        metadata = schema.mapping(f.get("metadata"), where, "metadata")
         verifier, options = rule_for(item["question_type"], item["answer_type"], item["choices"], item["precision"])
         meta = {
             "verifier": verifier,
             "verify_options": options,
             "question_type": item["question_type"],
             "answer_type": item["answer_type"],
-            "skills": schema.string_list(metadata.get("skills", f.get("skills")), where, "skills"),
+            "skills": _skills(metadata.get("skills", f.get("skills")), where),
             **{key: metadata.get(key, f.get(key)) for key in GROUPS},
         }
         return [Prompt(f"mathvista/{item['pid']}", question_text(item), item["answer"], image, meta)]
@@ -73,6 +76,13 @@ class MathVistaBenchmark(FileBenchmark):
                 per_skill[f"skill/{skill}"].append(verdict.correct)
         scores.update({key: mean(values) for key, values in sorted(per_skill.items())})
         return scores
+
+
+def _skills(value, where: str) -> list[str]:
+    """``skills``: a list, its JSON/Python literal (VLMEvalKit's TSV), or one bare skill name."""
+    if isinstance(value, str) and value.strip() and not value.lstrip().startswith("["):
+        return [value.strip()]
+    return schema.string_list(value, where, "skills")
 
 
 def _one_of(fields: dict, name: str, allowed: tuple[str, ...], where: str) -> str:

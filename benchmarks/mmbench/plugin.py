@@ -1,9 +1,11 @@
 """The ``mmbench`` benchmark plugin: ``dev`` (English, the default) and ``dev_cn``, scored with circular evaluation.
 
 Fields (VLMEvalKit ``MMBench_DEV_EN.tsv`` / HF ``lmms-lab/MMBench``): ``index``, ``question``, ``hint``, ``A``…``D``
-(missing options empty), ``answer`` (letter), ``category`` (20 leaf abilities), ``l2-category`` (6 L2 abilities),
-``image`` (base64 in the TSV). Every pass is scored by letter match (the ``choice`` verifier; an option's exact text
-also counts, as ``can_infer`` allows; the GPT fallback for answers without a letter runs only with
+(a missing option is an empty cell in the TSV and the string ``"nan"`` on the hub, as is a missing hint),
+``answer`` (letter), ``category`` (20 leaf abilities), ``l2-category`` (``L2-category`` on the hub; 6 L2 abilities),
+``image`` (base64 in the TSV; a circular copy's cell names the original's ``index``). Every pass is scored by
+VLMEvalKit's ``can_infer`` (the ``vlmevalkit_choice`` verifier: a lone option letter, "answer is X", or the one
+option whose text a short answer contains; the GPT fallback for answers it cannot map runs only with
 ``--judge-url``). Circular rules: :mod:`.circular`.
 
 Reported as the official evaluator does: ``accuracy`` (circular, over questions), per ``l2-category`` and
@@ -46,19 +48,21 @@ class MMBenchBenchmark(FileBenchmark):
         index = _index(f, where)
         if is_circular_copy(index):
             return []
-        options = [str(f[letter]).strip() for letter in LETTERS if not schema.is_missing(f.get(letter))]
+        options = schema.letter_columns(f, LETTERS)
         if len(options) < 2:
             raise bad_row(where, "A", "fewer than two options (columns A, B, …)")
         answer = schema.text(f, "answer", where).upper()
         if len(answer) != 1 or answer not in LETTERS[: len(options)]:
             raise bad_row(where, "answer", f"{answer!r} is not one of the option letters {LETTERS[: len(options)]}")
         question, hint = schema.text(f, "question", where), schema.optional(f, "hint")
+        if isinstance(hint, str) and hint.strip().lower() == "nan":
+            hint = None
         image = self.image(row, "image")
         base = {
-            "verifier": "choice",
+            "verifier": "vlmevalkit_choice",
             "question_index": index,
             "category": schema.text(f, "category", where),
-            "l2_category": schema.optional(f, "l2-category", schema.optional(f, "l2_category")),
+            "l2_category": schema.optional(f, schema.first_present(f, ("l2-category", "L2-category", "l2_category"))),
         }
         return [
             Prompt(

@@ -4,10 +4,11 @@ Splits: ``test`` (both settings: ``standard (10 options)`` and ``vision``, 1,730
 ``vision`` and ``standard4`` (the 4-option config). Local files: ``standard10.jsonl`` / ``vision.jsonl`` /
 ``standard4.jsonl`` (or .parquet/.tsv). Fields: ``id``, ``question`` (standard only), ``options`` (a list or its
 string form), ``answer`` (letter A–J), ``image_1``…``image_7`` (standard) or ``image`` (vision: the question is in
-the screenshot), ``subject``.
+the screenshot), ``subject``, ``explanation``, ``img_type``, ``topic_difficulty``. VLMEvalKit's ``MMMU_Pro_10c.tsv``
+/ ``MMMU_Pro_V.tsv`` also load: ``index``, options in columns ``A``…``J``, base64 ``image`` (or a list of them).
 
-Official scoring is rule-based: the letter after ``Answer:`` (MMMU parser as fallback) → the ``choice`` verifier
-(``<answer>``, ``\\boxed{}``, ``Answer: X``, then letter patterns; MMMU's random guess when nothing parses is not
+Official scoring is rule-based: ``mmmu-pro/evaluate.py``'s ``parse_multi_choice_response`` with the option texts in
+both settings (:mod:`.rules`, the ``mmmu_pro_choice`` verifier; its random guess when nothing parses is not
 replicated: no answer is wrong). Scores: accuracy per setting, **overall = mean(standard-10, vision)**, and per
 discipline and subject.
 """
@@ -87,30 +88,37 @@ class MMMUProBenchmark(FileBenchmark):
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where
-        options = schema.string_list(schema.required(f, "options", where), where, "options")
+        if schema.is_missing(f.get("options")) and not schema.is_missing(f.get("A")):
+            options = schema.letter_columns(f, LETTERS)  # VLMEvalKit's TSV: one column per option
+        else:
+            options = schema.string_list(schema.required(f, "options", where), where, "options")
+            if len(options) == 1 and options[0].startswith("["):  # one published item nests its list: [['A', …]]
+                options = schema.string_list(options[0], where, "options")
         if not 2 <= len(options) <= len(LETTERS):
             raise bad_row(where, "options", f"{len(options)} options (expected 2–{len(LETTERS)})")
         answer = schema.text(f, "answer", where).upper()
         if len(answer) != 1 or answer not in LETTERS[: len(options)]:
             raise bad_row(where, "answer", f"{answer!r} is not one of the option letters {LETTERS[: len(options)]}")
-        subject = schema.text(f, "subject", where) if "subject" in f else ""
+        subject_field = schema.first_present(f, ("subject", "category"))
+        subject = schema.text(f, subject_field, where) if not schema.is_missing(f.get(subject_field)) else ""
+        fields = [k for k in (f"image_{i}" for i in range(1, 8)) if not schema.is_missing(f.get(k))]
+        if split == "vision" or not fields:  # VLMEvalKit's TSV: every image in ``image``
+            image = self.image(row, schema.first_present(f, ("image",) if split == "vision" else ("image_1", "image")))
+        else:
+            image = combine([img for k in fields for img in decode_images(f[k], row.base_dir, where, k)])
         if split == "vision":
-            image = self.image(row, "image")
             question = "The question and its options are shown in the image.\n" + CHOICE_INSTRUCTION
         else:
-            fields = [k for k in (f"image_{i}" for i in range(1, 8)) if not schema.is_missing(f.get(k))]
-            if not fields:
-                raise bad_row(where, "image_1", "no image")
-            image = combine([img for k in fields for img in decode_images(f[k], row.base_dir, where, k)])
             question = choice_question(schema.text(f, "question", where), options)
         meta = {
-            "verifier": "choice",
-            "verify_options": {"n_options": len(options)} if split == "vision" else {"options": options},
+            "verifier": "mmmu_pro_choice",
+            "verify_options": {"options": options},
             "setting": split,
             "subject": subject,
             "discipline": discipline_of(subject) if subject else None,
         }
-        return [Prompt(f"mmmu_pro/{split}/{schema.text(f, 'id', where)}", question, answer, image, meta)]
+        item = schema.text(f, schema.first_present(f, ("id", "index")), where)
+        return [Prompt(f"mmmu_pro/{split}/{item}", question, answer, image, meta)]
 
     def aggregate(self, prompts: Sequence[Prompt], verdicts: Sequence[Verdict]) -> dict[str, float]:
         """Accuracy per setting, ``overall`` = mean(standard, vision) when both ran, per discipline and subject."""

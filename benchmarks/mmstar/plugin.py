@@ -1,9 +1,10 @@
 """The ``mmstar`` benchmark plugin: split ``val`` (1,500 items, letters A–D).
 
 Fields (HF ``Lin-Chen/MMStar``): ``index``, ``question`` (options embedded), ``image``, ``answer`` (letter),
-``category`` (six core capabilities), ``l2_category`` (18 axes), ``meta_info``. Scoring:
-:mod:`npo_bench_benchmarks.mmstar.rules`. Sub-scores as the official evaluator reports them: accuracy per core
-capability (``category/…``) and per axis (``l2_category/…``).
+``category`` (six core capabilities), ``l2_category`` (18 axes), ``meta_info``. VLMEvalKit's ``MMStar.tsv`` also
+loads: options in columns ``A``…``D``, ``l2-category``, base64 ``image``. Scoring: the ``vlmevalkit_choice``
+verifier (:mod:`npo_bench_benchmarks.common.vlmevalkit`, VLMEvalKit's rules) with the option texts. Sub-scores as
+the official evaluator reports them: accuracy per core capability (``category/…``) and per axis (``l2_category/…``).
 
 MG/ML (multimodal gain / leakage, :mod:`npo_bench_benchmarks.mmstar.gain`), options off by default:
 
@@ -72,13 +73,14 @@ class MMStarBenchmark(FileBenchmark):
         if answer not in "ABCD"[:N_OPTIONS] or len(answer) != 1:
             raise bad_row(where, "answer", f"{answer!r} is not an option letter A–D")
         stem, options = split_options(schema.text(f, "question", where))
+        options = schema.letter_columns(f, "ABCD") or options  # VLMEvalKit's TSV: one column per option
         question = choice_question(stem, options) if options else f"{stem}\n{CHOICE_INSTRUCTION}"
         verifier, verify_options = rule_for(options)
         meta = {
             "verifier": verifier,
             "verify_options": verify_options,
             "category": schema.text(f, "category", where),
-            "l2_category": schema.optional(f, "l2_category"),
+            "l2_category": schema.optional(f, "l2_category", schema.optional(f, "l2-category")),
         }
         if self.text_only:
             return [text_only_twin(Prompt(f"mmstar/{index}", question, answer, None, meta))]

@@ -1,10 +1,11 @@
 """MMStar's scoring rule and option parsing, as pure functions (benchmarks.md §2.7).
 
-Official scoring is rule-based letter matching (VLMEvalKit ``can_infer``: the response's option letter, or an
-option's exact text); its GPT fallback for unparsable answers runs only with ``npo-bench eval --judge-url``
-(``judge_protocol = "choice_fallback"``). Options are embedded in ``question``
-(``"…\\nOptions: A: first, B: second, C: third, D: fourth"``); they are parsed so that an answer given as the
-option's text also counts, as ``can_infer`` allows.
+Official scoring (MMStar's evaluation is VLMEvalKit's ``ImageMCQDataset``) is rule-based option matching:
+``can_infer`` (:mod:`npo_bench_benchmarks.common.vlmevalkit`: a lone option letter among the last tokens, "answer
+is X", or the one option whose text the short response contains); its GPT fallback for unparsable answers runs only
+with ``npo-bench eval --judge-url`` (``judge_protocol = "choice_fallback"``). On the Hugging Face copy the options are
+embedded in ``question`` (``"…\\nOptions: A: first, B: second, C: third, D: fourth"``); they are parsed out so that
+``can_infer_text`` has the option texts, as VLMEvalKit's TSV columns ``A``…``D`` give them.
 """
 
 from __future__ import annotations
@@ -33,5 +34,7 @@ def split_options(question: str) -> tuple[str, list[str]]:
 
 
 def rule_for(options: list[str]) -> tuple[str, dict]:
-    """Letter match over A–D, plus exact option text when the options could be parsed."""
-    return ("choice", {"options": options}) if options else ("choice", {"n_options": N_OPTIONS})
+    """VLMEvalKit's option matching over A–D, with the option texts when they could be parsed."""
+    if options:
+        return "vlmevalkit_choice", {"options": options}
+    return "vlmevalkit_choice", {"n_options": N_OPTIONS}

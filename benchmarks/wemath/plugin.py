@@ -2,8 +2,10 @@
 
 Fields (HF ``We-Math/We-Math``): ``ID``, ``split``, ``knowledge concept``, ``question``, ``option`` (one string
 ``"A. …; B. …"``), ``answer`` (letter), ``image_path`` (image), ``key`` (``1step``, ``2steps_1``, ``2steps_2``,
-``2steps_multi``, ``3steps_1..3``, ``3steps_multi``). Each question is scored by letter match (``choice``; the
-official regex letter extractor; with ``--judge-url`` an LLM maps answers without a letter to an option).
+``2steps_multi``, ``3steps_1..3``, ``3steps_multi``). VLMEvalKit's ``WeMath.tsv`` also loads: options in
+columns ``A``…``H``, ``ID`` (or ``id``), base64 ``image``. Each question is scored by the official string rule (the
+first letter after the last ``Answer``: :mod:`.rules`, ``wemath_choice``; with ``--judge-url`` an LLM maps answers
+without a letter to an option, as VLMEvalKit's judge mode does).
 Scores: :mod:`npo_bench_benchmarks.wemath.metrics` (``score_strict``, ``score_loose``, IK/IG/CM/RM), ``accuracy``
 over all questions, and ``step/1``, ``step/2``, ``step/3``: accuracy over the questions of one-, two- and
 three-step problems. Loading fewer rows (``--limit``) leaves problems incomplete.
@@ -56,15 +58,18 @@ class WeMathBenchmark(FileBenchmark):
         key = schema.text(f, "key", where)
         if key not in KEYS:
             raise bad_row(where, "key", f"{key!r} is not one of {', '.join(KEYS)}")
-        options = split_option_string(schema.text(f, "option", where))
+        if schema.is_missing(f.get("option")) and not schema.is_missing(f.get("A")):
+            options = schema.letter_columns(f, "ABCDEFGH")  # VLMEvalKit's TSV: one column per option
+        else:
+            options = split_option_string(schema.text(f, "option", where))
         if len(options) < 2:
             raise bad_row(where, "option", "expected labelled options like 'A. …; B. …'")
         answer = schema.text(f, "answer", where).upper()
         if len(answer) != 1 or answer not in "ABCDEFGH"[: len(options)]:
             raise bad_row(where, "answer", f"{answer!r} is not one of the option letters")
-        problem_id = schema.text(f, "ID", where)
+        problem_id = schema.text(f, schema.first_present(f, ("ID", "id")), where)
         meta = {
-            "verifier": "choice",
+            "verifier": "wemath_choice",
             "verify_options": {"options": options},
             "wemath_id": problem_id,
             "key": key,
@@ -72,7 +77,7 @@ class WeMathBenchmark(FileBenchmark):
             "concept": schema.optional(f, "knowledge concept"),
         }
         question = choice_question(schema.text(f, "question", where), options)
-        image = self.image(row, "image_path")
+        image = self.image(row, schema.first_present(f, ("image_path", "image")))
         return [Prompt(f"wemath/{problem_id}/{key}", question, answer, image, meta)]
 
     def aggregate(self, prompts: Sequence[Prompt], verdicts: Sequence[Verdict]) -> dict[str, float]:

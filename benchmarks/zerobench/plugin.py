@@ -2,9 +2,12 @@
 ``zerobench`` (100 main questions).
 
 Fields (HF ``jonathan-roberts1/zerobench``): ``question_id``, ``question_text``, ``question_images_decoded`` (1–3
-images; or ``question_images`` paths locally), ``question_answer``. The prompt ends with the official instruction
-to put the final answer in curly braces (``\\boxed{…}`` satisfies it). Scoring: :mod:`.rules`. With k samples per
-item, ``pass@k`` (any sample right) and ``all@k`` (the paper's k/k reliability) are reported too.
+images; or ``question_images`` paths locally), ``question_answer``, ``image_attribution``. VLMEvalKit's
+``zerobench_sub.tsv`` / ``zerobench.tsv`` also load: ``index``, ``question``, ``answers`` (sic), ``image`` (one
+base64 image or a list of them). The prompt ends with the official instruction to put the final answer in curly
+braces (``\\boxed{…}`` satisfies it). Scoring: the README's exact match of the last ``{…}``
+(:mod:`.rules`, ``zerobench_exact``). With k samples per item, ``pass@k`` (any sample right) and ``all@k`` (the
+paper's k/k reliability) are reported too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from npo_bench_benchmarks.common import schema
 from npo_bench_benchmarks.common.base import FileBenchmark, SplitSource
 from npo_bench_benchmarks.common.scores import mean
 from npo_bench_benchmarks.common.sources import Row
-from npo_bench_benchmarks.zerobench.rules import zerobench_braces
 
 if TYPE_CHECKING:
     from npo_bench.verify import Verdict
@@ -31,7 +33,7 @@ INSTRUCTION = (
 
 
 class ZeroBenchBenchmark(FileBenchmark):
-    """ZeroBench sub-questions: hard visual questions, last-{…} substring match, pass@k and k/k reliability."""
+    """ZeroBench sub-questions: hard visual questions, exact match of the last {…}, pass@k and k/k reliability."""
 
     name = "zerobench"
     hf_id = "jonathan-roberts1/zerobench"
@@ -43,12 +45,12 @@ class ZeroBenchBenchmark(FileBenchmark):
 
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         f, where = row.fields, row.where
-        field = "question_images_decoded" if not schema.is_missing(f.get("question_images_decoded")) else None
-        image = self.image(row, field or "question_images")
-        question = f"{schema.text(f, 'question_text', where)}\n{INSTRUCTION}"
-        answer = schema.text(f, "question_answer", where)
-        meta = {"verifier": "zerobench_braces", "verify_options": {}}
-        return [Prompt(f"zerobench/{schema.text(f, 'question_id', where)}", question, answer, image, meta)]
+        image = self.image(row, schema.first_present(f, ("question_images_decoded", "question_images", "image")))
+        question = f"{schema.text(f, schema.first_present(f, ('question_text', 'question')), where)}\n{INSTRUCTION}"
+        answer = schema.text(f, schema.first_present(f, ("question_answer", "answers", "answer")), where)
+        meta = {"verifier": "zerobench_exact", "verify_options": {}}
+        item = schema.text(f, schema.first_present(f, ("question_id", "index")), where)
+        return [Prompt(f"zerobench/{item}", question, answer, image, meta)]
 
     def aggregate(self, prompts: Sequence[Prompt], verdicts: Sequence[Verdict]) -> dict[str, float]:
         """Accuracy (avg@k), and over items: pass@k (any sample right) and all@k (every sample right)."""
@@ -66,8 +68,3 @@ class ZeroBenchBenchmark(FileBenchmark):
 @hookimpl
 def npo_bench_register_benchmarks(register):
     register("zerobench", ZeroBenchBenchmark)
-
-
-@hookimpl
-def npo_bench_register_verifiers(register):
-    register("zerobench_braces", zerobench_braces, description="ZeroBench: gold is a substring of the last {…}")

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from npo_bench.analysis.qvs import QVSPoint, best_delta, signal_quality, weight_stats
-from npo_bench.compare.results import finite_json
 from npo_bench.errors import UserError
+from npo_bench.json_values import finite_json
 from npo_bench.types import CheckpointRef
 
 SAMPLE_SEED = 4321

@@ -6,7 +6,7 @@ import base64
 import html
 from pathlib import Path
 
-from npo_bench.compare.render import table_grid, table_notes
+from npo_bench.compare.render import paired_grid, paired_notes, table_grid, table_notes
 from npo_bench.compare.table import Table
 
 STYLE = """
@@ -30,6 +30,16 @@ def to_html(table: Table, plots: list[Path], note: str | None = None) -> str:
             text = html.escape(cell.lstrip("\0"))
             cells.append(f'<td class="best">{text}</td>' if best else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
+    paired = ""
+    if table.paired:
+        grid_p = paired_grid(table)
+        head_p = "".join(f"<th>{html.escape(cell)}</th>" for cell in grid_p[0])
+        rows_p = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in grid_p[1:])
+        notes_p = "".join(f"<li>{html.escape(n)}</li>" for n in paired_notes(table))
+        paired = (
+            f"<h2>paired differences vs {html.escape(table.reference)}</h2>\n"
+            f"<table><thead><tr>{head_p}</tr></thead><tbody>{rows_p}</tbody></table>\n<ul>{notes_p}</ul>\n"
+        )
     images = [
         f'<img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         for p in plots
@@ -38,6 +48,6 @@ def to_html(table: Table, plots: list[Path], note: str | None = None) -> str:
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>npo-bench compare</title>'
         f"<style>{STYLE}</style></head><body>\n<h1>npo-bench compare</h1>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>\n<ul>{notes}</ul>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>\n<ul>{notes}</ul>\n{paired}"
         f"<h2>curves</h2>\n<div>{''.join(images)}</div>\n</body></html>\n"
     )

@@ -1,4 +1,4 @@
-"""PNG plots of a comparison (matplotlib, optional: ``pip install 'npo-bench[plots]'``; without it, a note).
+"""PNG plots of a comparison (matplotlib, a dependency; should it fail to import, the report says so).
 
 One figure per curve — held-out accuracy, policy entropy, reward and injected fraction against the step — with a line
 per method (the mean over seeds at the steps every seed logged) and a band of ± 95% CI over seeds (min–max with two
@@ -44,7 +44,7 @@ def plot_curves(results: list[RunResult], table: Table, out: Path) -> tuple[list
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return [], "plots skipped: matplotlib is not installed (pip install 'npo-bench[plots]')"
+        return [], "plots skipped: matplotlib is not installed (it is a dependency of npo-bench: reinstall it)"
     methods = [row.method for row in table.rows]
     paths = []
     for name, (title, ylabel) in TITLES.items():

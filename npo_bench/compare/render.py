@@ -1,4 +1,8 @@
-"""The table as Markdown (best per column in bold), CSV (full precision) and aligned terminal text (best marked *)."""
+"""The table as Markdown (best per column in bold), CSV (full precision) and aligned terminal text (best marked *).
+
+The paired evidence follows the table in each form: a row per method and compared score with the per-seed differences
+(points), their mean, both 95% intervals, the sign count and the verdict in words.
+"""
 
 from __future__ import annotations
 
@@ -46,19 +50,108 @@ def table_notes(table: Table) -> list[str]:
     return notes
 
 
-def to_markdown(table: Table) -> str:
-    grid = table_grid(table, "**{}**")
+def _points(value: float, scale: float) -> str:
+    return "—" if math.isnan(value) else f"{value * scale:+.2f}"
+
+
+def _interval(low: float, high: float, scale: float) -> str:
+    return "—" if math.isnan(low) else f"[{low * scale:+.2f}, {high * scale:+.2f}]"
+
+
+def paired_grid(table: Table) -> list[list[str]]:
+    """Header + a row per paired comparison (differences in the column's display unit: points for scores)."""
+    header = [
+        "method",
+        "score",
+        f"− {table.reference}, per seed",
+        "mean",
+        "95% CI (paired t)",
+        "95% CI (bootstrap)",
+        "signs +/−/=",
+        "resolved?",
+    ]
+    rows = [header]
+    for row in table.paired:
+        d, scale = row.diff, row.column.scale
+        per_seed = " ".join(f"s{seed}:{_points(v, scale)}" for seed, v in zip(d.seeds, d.differences, strict=True))
+        resolved = "yes, CI excludes 0" if d.resolved else "no, CI includes 0" if d.n >= 2 else "no (one seed)"
+        if d.n >= 2 and not d.resolved and (d.t_excludes_zero or d.bootstrap_excludes_zero):
+            resolved = "no, the two CIs disagree"
+        rows.append(
+            [
+                row.method,
+                row.column.title,
+                per_seed or "—",
+                _points(d.mean, scale),
+                _interval(d.t_low, d.t_high, scale),
+                _interval(d.boot_low, d.boot_high, scale),
+                f"{d.wins}/{d.losses}/{d.ties}",
+                resolved,
+            ]
+        )
+    return rows
+
+
+def paired_notes(table: Table) -> list[str]:
+    if not table.paired:
+        return []
+    return [
+        f"paired: per seed, method − {table.reference} on the same base, seed and data order (points); mean with "
+        "its 95% CI by paired t and by a seeded percentile bootstrap over seeds; resolved = both CIs exclude 0.",
+        *(row.verdict for row in table.paired),
+    ]
+
+
+def _markdown_grid(grid: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(grid[0]) + " |", "|" + "---|" * len(grid[0])]
-    lines += ["| " + " | ".join(row) + " |" for row in grid[1:]]
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {note}" for note in table_notes(table)) + "\n"
+    return lines + ["| " + " | ".join(row) + " |" for row in grid[1:]]
 
 
-def to_text(table: Table) -> str:
-    grid = table_grid(table, "{}*")
+def _text_grid(grid: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in grid]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines + ["", *table_notes(table)])
+    return lines
+
+
+def to_markdown(table: Table) -> str:
+    text = "\n".join(_markdown_grid(table_grid(table, "**{}**")))
+    text += "\n\n" + "\n".join(f"- {note}" for note in table_notes(table)) + "\n"
+    if table.paired:
+        text += f"\n### Paired differences vs {table.reference}\n\n" + "\n".join(_markdown_grid(paired_grid(table)))
+        text += "\n\n" + "\n".join(f"- {note}" for note in paired_notes(table)) + "\n"
+    return text
+
+
+def to_text(table: Table) -> str:
+    lines = _text_grid(table_grid(table, "{}*")) + ["", *table_notes(table)]
+    if table.paired:
+        lines += [
+            "",
+            f"paired differences vs {table.reference}:",
+            *_text_grid(paired_grid(table)),
+            "",
+            *paired_notes(table),
+        ]
+    return "\n".join(lines)
+
+
+def paired_csv(table: Table) -> str:
+    """The paired comparisons at full precision (0..1 scale): one row per method and score."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["method", "score", "reference", "n", "seeds", "differences", "mean", "sd", "t_low", "t_high"]
+        + ["boot_low", "boot_high", "wins", "losses", "ties", "sign_p", "resolved"]
+    )
+    for row in table.paired:
+        d = row.diff
+        writer.writerow(
+            [row.method, row.column.key, table.reference, d.n, " ".join(map(str, d.seeds))]
+            + [" ".join(repr(v) for v in d.differences), _num(d.mean), _num(d.sd), _num(d.t_low), _num(d.t_high)]
+            + [_num(d.boot_low), _num(d.boot_high), d.wins, d.losses, d.ties, repr(d.sign_p), int(d.resolved)]
+        )
+    return out.getvalue()
 
 
 def to_csv(table: Table) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from npo_bench.analysis.curves import final_by_step, metric_curve
+from npo_bench.json_values import finite_json  # noqa: F401  (re-exported for the report)
 
 # The headline score of a benchmark's ``scores``: the first of these keys present (MMMU-Pro reports ``overall``).
 HEADLINE_KEYS = ("overall", "accuracy")
@@ -49,24 +50,6 @@ class RunResult:
         data["curves"] = {k: {str(s): v for s, v in c.items()} for k, c in self.curves.items()}
         data["updates"] = {str(s): v for s, v in self.updates.items()}
         return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunResult:
-        data = dict(data)
-        data["curves"] = {k: {int(s): v for s, v in c.items()} for k, c in data.get("curves", {}).items()}
-        data["updates"] = {int(s): v for s, v in data.get("updates", {}).items()}
-        return cls(**data)
-
-
-def finite_json(value: Any) -> Any:
-    """JSON has no NaN: an undefined number (a failed run's score, an empty interval) is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite_json(v) for v in value]
-    return value
 
 
 def headline(scores: dict[str, float]) -> float:

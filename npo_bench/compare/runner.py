@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from npo_bench.compare.cost import PlannedRun, WallTracker, load_costs, run_seconds
 from npo_bench.compare.display import CompareDisplay, Line
 from npo_bench.compare.executors import make_executor
 from npo_bench.compare.jobs import Job, Outcome
@@ -69,14 +70,23 @@ def compare(request: CompareRequest, check_inputs=None) -> CompareResult:  # noq
         if spec.state == "reuse":
             line.state, line.step = "reused", line.total
     todo = [s for s in specs if s.state != "reuse"]
+    parallel = request.jobs if request.executor == "local" else len(todo) or 1
+    tracker = expected_wall(request, todo, parallel, reused=len(specs) - len(todo))
     if todo:
         base_model_dir(from_dict(todo[0].config), log)  # build (or find) the shared base once, here
-    parallel = request.jobs if request.executor == "local" else len(todo) or 1
     with CompareDisplay(lines, parallel, request.show_progress) as display:
+
+        def on_start(job: Job) -> None:
+            display.start_run(job.label)
+            if tracker is not None:
+                tracker.start(job.label)
 
         def on_done(outcome: Outcome) -> None:
             outcomes[outcome.label] = outcome
             display.finish_run(outcome.label, outcome.ok, outcome.error)
+            line = tracker.finish(outcome.label, outcome.wall_s) if tracker is not None and outcome.ok else None
+            if line:
+                log(line)
 
         for wave in (
             [s for s in todo if s.needs is None],
@@ -90,7 +100,7 @@ def compare(request: CompareRequest, check_inputs=None) -> CompareResult:  # noq
                     continue
                 config = launch_config(spec)
                 jobs.append(Job(spec.label, config, str(spec.path), spec.state == "resume", executor.threads))
-            executor.run(jobs, lambda job: display.start_run(job.label), on_done)
+            executor.run(jobs, on_start, on_done)
     errors = _evaluate_other_benchmarks(specs, outcomes, request)
     results = [_result(spec, outcomes, request.benchmarks, errors) for spec in specs]
     table = build_table(results, request.methods, request.benchmarks, request.reference)
@@ -98,6 +108,28 @@ def compare(request: CompareRequest, check_inputs=None) -> CompareResult:  # noq
 
     files = write_report(request.out, table, results, _request_json(request))
     return CompareResult(table, results, specs, [s.label for s in todo], files)
+
+
+def expected_wall(request: CompareRequest, todo: list[Spec], parallel: int, reused: int) -> WallTracker | None:
+    """Print the comparison's expected wall time from the preset's measured step costs (None: the preset has none)."""
+    from npo_bench.config import from_dict
+    from npo_bench.trainer.warmup import REPORT_FILE, cache_root, warmup_key
+
+    costs = load_costs(request.preset)
+    if costs is None:
+        log(f"[compare] preset {request.preset} has no measured step costs: the ETA comes from the runs' own steps")
+        return None
+    if not todo:
+        return None
+    jobs = request.jobs if request.executor == "local" else 1
+    runs = [
+        PlannedRun(s.label, 0 if s.needs is None else 1, run_seconds(costs, s.method, s.config, jobs)) for s in todo
+    ]
+    config = from_dict(todo[0].config)
+    cached = (cache_root(config) / "warmup" / warmup_key(config) / REPORT_FILE).exists()
+    tracker = WallTracker(runs, parallel, costs, warmup_s=0.0 if cached else costs.warmup_s)
+    log(tracker.opening_line(reused))
+    return tracker
 
 
 def _blocked_by(spec: Spec, outcomes: dict[str, Outcome]) -> str | None:
@@ -115,7 +147,7 @@ def _evaluate_other_benchmarks(
     """Evaluate each finished run's final checkpoint on the requested benchmarks it has no result for yet."""
     from npo_bench.config import from_dict
     from npo_bench.errors import UserError
-    from npo_bench.evaluate_cli import data_sources, evaluate_model
+    from npo_bench.model_eval import data_paths, evaluate_model
     from npo_bench.trainer.checkpoints import latest_checkpoint
 
     errors: dict[str, str] = {}
@@ -128,7 +160,7 @@ def _evaluate_other_benchmarks(
                 continue
             log(f"[compare] evaluating {spec.label} on {name}")
             try:
-                evaluate_model(from_dict(spec.config), str(spec.path), [name], data=data_sources(request.data_dir, []))
+                evaluate_model(from_dict(spec.config), str(spec.path), [name], data=data_paths(request.data_dir, []))
             except (UserError, OSError, ValueError) as exc:
                 errors[f"{spec.label}:{name}"] = str(exc)
                 log(f"[compare] {spec.label} on {name} failed: {exc}")

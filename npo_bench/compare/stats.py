@@ -89,3 +89,130 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
         return Estimate(mean, math.nan, 1)
     t = t_quantile(0.5 + level / 2.0, len(values) - 1)
     return Estimate(mean, t * statistics.stdev(values) / math.sqrt(len(values)), len(values))
+
+
+# ---- paired differences (method − reference on the same seed) -------------------------------------------------------
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0  # the bootstrap is seeded: the same differences always give the same interval
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Per-seed differences ``method − reference`` and what they say about the mean difference.
+
+    ``t_low/t_high``: the paired Student-t 95% CI of the mean difference (the one-sample t interval of the
+    differences). ``boot_low/boot_high``: a percentile bootstrap 95% CI of the mean difference (seeds resampled with
+    replacement, :data:`BOOTSTRAP_RESAMPLES` times, seeded). ``wins/losses/ties``: the sign count, with the exact
+    two-sided sign-test p-value over the non-tied seeds. Fewer than two seeds: no interval (NaN).
+    """
+
+    seeds: tuple[int, ...]
+    differences: tuple[float, ...]
+    mean: float
+    sd: float
+    t_low: float
+    t_high: float
+    boot_low: float
+    boot_high: float
+    wins: int
+    losses: int
+    ties: int
+    sign_p: float
+
+    @property
+    def n(self) -> int:
+        return len(self.differences)
+
+    @property
+    def t_excludes_zero(self) -> bool:
+        return self.n >= 2 and (self.t_low > 0 or self.t_high < 0)
+
+    @property
+    def bootstrap_excludes_zero(self) -> bool:
+        return self.n >= 2 and (self.boot_low > 0 or self.boot_high < 0)
+
+    @property
+    def resolved(self) -> bool:
+        """Both 95% intervals exclude 0: the sign of the mean difference is resolved at this seed count."""
+        return self.t_excludes_zero and self.bootstrap_excludes_zero
+
+
+def bootstrap_mean_ci(
+    values: Sequence[float], level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (seeded; NaN with fewer than two values)."""
+    import random
+
+    values = [float(v) for v in values]
+    if len(values) < 2:
+        return math.nan, math.nan
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(math.fsum(rng.choices(values, k=n)) / n for _ in range(resamples))
+    tail = (1.0 - level) / 2.0
+    return _quantile(means, tail), _quantile(means, 1.0 - tail)
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default ``linear`` method)."""
+    position = q * (len(sorted_values) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def sign_test_p(wins: int, losses: int) -> float:
+    """Exact two-sided sign test: P(a split at least this uneven | each non-tied seed is a fair coin)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def paired_difference(pairs: Sequence[tuple[int, float, float]], level: float = 0.95) -> PairedDifference:
+    """``pairs`` = (seed, method value, reference value) for the seeds both have; differences method − reference."""
+    pairs = sorted(pairs)
+    differences = [float(m) - float(r) for _, m, r in pairs]
+    est = mean_ci(differences, level)
+    boot_low, boot_high = bootstrap_mean_ci(differences, level)
+    wins = sum(d > 0 for d in differences)
+    losses = sum(d < 0 for d in differences)
+    return PairedDifference(
+        seeds=tuple(seed for seed, _, _ in pairs),
+        differences=tuple(differences),
+        mean=est.mean,
+        sd=statistics.stdev(differences) if len(differences) > 1 else math.nan,
+        t_low=est.low,
+        t_high=est.high,
+        boot_low=boot_low,
+        boot_high=boot_high,
+        wins=wins,
+        losses=losses,
+        ties=len(differences) - wins - losses,
+        sign_p=sign_test_p(wins, losses),
+    )
+
+
+def verdict(diff: PairedDifference, method: str, reference: str, unit: str = " points", scale: float = 100.0) -> str:
+    """The paired evidence in words: whether the difference is resolved (its CI excludes 0) and in which direction."""
+    if diff.n == 0:
+        return f"{method} vs {reference}: no seed has both runs"
+    mean = f"{diff.mean * scale:+.2f}{unit}"
+    signs = f"{diff.wins} of {diff.n} seeds above {reference}, {diff.losses} below" + (
+        f", {diff.ties} tied" if diff.ties else ""
+    )
+    if diff.n < 2:
+        return f"{method} − {reference} = {mean} on one seed: not resolved (one seed has no interval)"
+    t_ci = f"[{diff.t_low * scale:+.2f}, {diff.t_high * scale:+.2f}]"
+    boot_ci = f"[{diff.boot_low * scale:+.2f}, {diff.boot_high * scale:+.2f}]"
+    head = f"{method} − {reference} = {mean} (95% CI paired t {t_ci}, bootstrap {boot_ci}; {signs})"
+    if diff.resolved:
+        direction = "above" if diff.mean > 0 else "below"
+        return f"{head}: resolved, CI excludes 0 — {method} is {direction} {reference} at n = {diff.n} seeds"
+    if diff.t_excludes_zero or diff.bootstrap_excludes_zero:
+        which = "paired t" if diff.t_excludes_zero else "bootstrap"
+        other = "bootstrap" if diff.t_excludes_zero else "paired t"
+        return f"{head}: not resolved — the {which} CI excludes 0 but the {other} CI does not"
+    return f"{head}: not resolved, CI includes 0 — no difference shown at n = {diff.n} seeds"

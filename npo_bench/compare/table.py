@@ -5,6 +5,10 @@ over seeds); then "steps to the reference's final accuracy" (the first evaluated
 accuracy reaches the same seed's reference run's final accuracy), the same counted in optimizer updates
 (``train/updates``: scout and abandoned steps included, compute-honest) and wall-clock per run. The best mean of each
 column is marked. Failed runs are left out of the numbers and counted in the row.
+
+Below it, the paired evidence (:class:`PairedRow`): for every method but the reference, per seed the method's score
+minus the same seed's reference score (same base, same seed, same data order), the mean difference with its 95% CI
+(paired t and a seeded bootstrap), the sign count and a sentence saying whether the difference is resolved.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 
 from npo_bench.analysis.curves import steps_to_reach
 from npo_bench.compare.results import RunResult
-from npo_bench.compare.stats import Estimate, mean_ci
+from npo_bench.compare.stats import Estimate, PairedDifference, mean_ci, paired_difference, verdict
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,21 @@ class Row:
     failed: list[str] = field(default_factory=list)  # "seedN: error"
 
 
+@dataclass(frozen=True)
+class PairedRow:
+    method: str
+    column: Column  # the score compared (a benchmark or the average)
+    diff: PairedDifference  # method − reference per seed (0..1 scale; shown in points)
+    verdict: str  # the evidence in words: resolved (CI excludes 0) or not
+
+
 @dataclass
 class Table:
     columns: list[Column]
     rows: list[Row]
     best: dict[str, list[str]]  # column key → the method(s) with the best mean (ties all marked)
     reference: str
+    paired: list[PairedRow] = field(default_factory=list)
 
 
 SeedValue = Callable[[RunResult, dict[int, RunResult]], "float | None"]
@@ -92,7 +105,7 @@ def _score(name: str) -> SeedValue:
     return value
 
 
-def _value_functions(benchmarks: list[str]) -> dict[str, SeedValue]:
+def value_functions(benchmarks: list[str]) -> dict[str, SeedValue]:
     return {
         **{name: _score(name) for name in benchmarks},
         "average": _average,
@@ -104,7 +117,7 @@ def _value_functions(benchmarks: list[str]) -> dict[str, SeedValue]:
 
 def build_table(results: list[RunResult], methods: list[str], benchmarks: list[str], reference: str = "grpo") -> Table:
     columns = columns_for(benchmarks, reference)
-    values = _value_functions(benchmarks)
+    values = value_functions(benchmarks)
     reference_runs = {r.seed: r for r in results if r.method == reference and r.status == "ok"}
     rows = []
     for method in methods:
@@ -116,7 +129,43 @@ def build_table(results: list[RunResult], methods: list[str], benchmarks: list[s
             cells[column.key] = Cell(mean_ci(seed_values), len(ok))
         failed = [f"seed{r.seed}: {r.error}" for r in mine if r.status != "ok"]
         rows.append(Row(method, cells, [r.seed for r in ok], failed))
-    return Table(columns, rows, _best(columns, rows), reference)
+    paired = build_paired(results, methods, columns, reference)
+    return Table(columns, rows, _best(columns, rows), reference, paired)
+
+
+def paired_columns(columns: list[Column]) -> list[Column]:
+    """The scores compared seed by seed: the average, and each benchmark when there are several."""
+    scores = [c for c in columns if c.better == "max"]
+    benchmarks = [c for c in scores if c.key != "average"]
+    return [c for c in scores if c.key == "average"] + (benchmarks if len(benchmarks) > 1 else [])
+
+
+def build_paired(
+    results: list[RunResult], methods: list[str], columns: list[Column], reference: str
+) -> list[PairedRow]:
+    """Per method (not the reference) and compared score: the same-seed differences and their verdict."""
+    if reference not in methods:
+        return []
+    values = value_functions([c.key for c in columns if c.better == "max" and c.key != "average"])
+    reference_runs = {r.seed: r for r in results if r.method == reference and r.status == "ok"}
+    rows = []
+    for method in methods:
+        if method == reference:
+            continue
+        for column in paired_columns(columns):
+            pairs = []
+            for run in (r for r in results if r.method == method and r.status == "ok"):
+                ref = reference_runs.get(run.seed)
+                mine = values[column.key](run, reference_runs)
+                theirs = values[column.key](ref, reference_runs) if ref is not None else None
+                if mine is not None and theirs is not None:
+                    pairs.append((run.seed, mine, theirs))
+            diff = paired_difference(pairs)
+            words = verdict(diff, method, reference, scale=column.scale)
+            rows.append(
+                PairedRow(method, column, diff, words if column.key == "average" else f"{column.title}: {words}")
+            )
+    return rows
 
 
 def _best(columns: list[Column], rows: list[Row]) -> dict[str, list[str]]:

@@ -1,15 +1,26 @@
-"""Policy losses and their aggregation over tokens.
+"""Policy losses, their aggregation over tokens, and the per-member loss modes.
 
 All functions take per-token tensors of shape (B, R) with a float ``mask`` (1 on response tokens) and per-sequence
 advantages (B,). They return a scalar loss to *minimise* plus diagnostics.
+
+A loss mode is the one fact a group member's training role adds to the update: it lives on the member
+(``Trajectory.loss_mode``) and its loss lives here, in :data:`LOSS_MODES`. Adding a mode means adding its loss
+function, its name to :data:`LossMode` and its entry to :data:`LOSS_MODES` — in this file — and setting it on the
+trajectories of the one source that uses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import torch
+
+if TYPE_CHECKING:
+    from npo_bench.types import Trajectory
+
+LossMode = Literal["on_policy", "importance", "luffy", "exgrpo"]  # the keys of LOSS_MODES
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,17 +167,60 @@ class LossSettings:
     shaping_gamma: float  # γ of f(x) = x/(x+γ) in ``luffy`` and ``exgrpo`` modes
 
 
-LOSS_MODES: dict[str, Callable[[LossInputs, LossSettings], SurrogateTerms]] = {
-    # on-policy rows and NPO's default guide slot: old log-probs recomputed by the current policy
-    "on_policy": lambda x, s: clipped_surrogate(
-        x.logprobs, x.old_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high
+@dataclass(frozen=True)
+class LossModeSpec:
+    """One per-member loss mode: its per-token loss, and whether it reads the member's recorded log-probs
+    (``Trajectory.logprobs``, the behaviour policy's) as ``LossInputs.behaviour_logprobs``."""
+
+    loss: Callable[[LossInputs, LossSettings], SurrogateTerms]
+    reads_behaviour_logprobs: bool = False
+
+
+LOSS_MODES: dict[str, LossModeSpec] = {
+    # on-policy rows, NPO's default guide slot, RLEP: old log-probs recomputed by the current policy
+    "on_policy": LossModeSpec(
+        lambda x, s: clipped_surrogate(x.logprobs, x.old_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high)
     ),
-    "importance": lambda x, s: truncated_importance_surrogate(
-        x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high, s.is_cap
+    # NPO's IS ablation: the guide's own log-probs as π_old, ratio truncated
+    "importance": LossModeSpec(
+        lambda x, s: truncated_importance_surrogate(
+            x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.eps_low, s.eps_high, s.is_cap
+        ),
+        reads_behaviour_logprobs=True,
     ),
-    "luffy": lambda x, s: shaped_probability_loss(x.logprobs, x.advantages, x.mask, s.shaping_gamma),
-    "exgrpo": lambda x, s: shaped_ratio_loss(x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.shaping_gamma),
+    # LUFFY's teacher trace: −Â·f(π_θ), no behaviour probability
+    "luffy": LossModeSpec(lambda x, s: shaped_probability_loss(x.logprobs, x.advantages, x.mask, s.shaping_gamma)),
+    # ExGRPO's replayed success: −Â·f(π_θ/π_recorded)
+    "exgrpo": LossModeSpec(
+        lambda x, s: shaped_ratio_loss(x.logprobs, x.behaviour_logprobs, x.advantages, x.mask, s.shaping_gamma),
+        reads_behaviour_logprobs=True,
+    ),
 }
+
+
+def behaviour_logprobs(member: Trajectory) -> torch.Tensor | None:
+    """(L,) the log-probs a member's loss mode reads as π_behaviour, or None when its mode reads none."""
+    return member.logprobs if LOSS_MODES[member.loss_mode].reads_behaviour_logprobs else None
+
+
+def check_member(member: Trajectory) -> None:
+    """A clear error for a member the update cannot train: unknown loss mode, or recorded log-probs missing or not
+    matching the response when the mode reads them."""
+    spec = LOSS_MODES.get(member.loss_mode)
+    if spec is None:
+        raise ValueError(f"unknown loss mode {member.loss_mode!r} (known: {', '.join(LOSS_MODES)})")
+    if not spec.reads_behaviour_logprobs:
+        return
+    if member.logprobs is None:
+        raise ValueError(
+            f"loss mode {member.loss_mode!r} needs the recorded log-probs (trajectory.logprobs) of the trajectory "
+            f"for {member.prompt_id}"
+        )
+    if member.logprobs.shape != member.response_ids.shape:
+        raise ValueError(
+            f"recorded log-probs {tuple(member.logprobs.shape)} do not match response "
+            f"{tuple(member.response_ids.shape)} of the trajectory for {member.prompt_id}"
+        )
 
 
 def mixed_loss(inputs: LossInputs, modes: list[str], settings: LossSettings) -> SurrogateTerms:
@@ -176,7 +230,7 @@ def mixed_loss(inputs: LossInputs, modes: list[str], settings: LossSettings) -> 
     ratio = torch.ones_like(inputs.mask)
     for mode in sorted(set(modes)):
         rows = torch.tensor([m == mode for m in modes], device=inputs.mask.device).unsqueeze(-1)  # (B, 1)
-        terms = LOSS_MODES[mode](inputs, settings)
+        terms = LOSS_MODES[mode].loss(inputs, settings)
         token_loss = torch.where(rows, terms.token_loss, token_loss)
         clipped = torch.where(rows, terms.clipped, clipped)
         ratio = torch.where(rows, terms.ratio, ratio)

@@ -17,9 +17,9 @@ from typing import Any
 
 from npo_bench.config import RunConfig
 from npo_bench.errors import UserError
-from npo_bench.evaluate_cli import _load_benchmark, benchmark_options, default_split
 from npo_bench.lmeval import TASK_PREFIX
 from npo_bench.lmeval.hooks import DOCS_FILE, PER_ITEM_METRIC, SPLIT
+from npo_bench.model_eval import _load_benchmark, benchmark_options, default_split
 from npo_bench.types import Prompt
 
 TASK_VERSION = 1  # bump when the exported format or the hooks' scoring contract changes

@@ -25,12 +25,12 @@ from lm_eval.api.registry import register_model
 from npo_bench.config import EvalConfig, ModelConfig, resolve
 from npo_bench.errors import UserError
 from npo_bench.evaluate import EVAL_SEED
-from npo_bench.evaluate_cli import resolve_model
 from npo_bench.lmeval.hooks import IMAGE_PLACEHOLDER
+from npo_bench.model_eval import resolve_model
+from npo_bench.policy.images import combine
 from npo_bench.policy.loading import load_policy_for
 from npo_bench.policy.sampling import sample
 from npo_bench.types import Prompt
-from npo_bench_benchmarks.common.images import combine
 
 GEN_KWARGS = {"do_sample", "temperature", "top_p", "top_k", "max_gen_toks", "until"}
 

@@ -73,7 +73,7 @@ def sample(
     max_new_tokens: int,
     template: str,
     batch_size: int = 256,
-    source: str = "policy",
+    origin: str = "policy",
     top_k: int = 0,
     encode: Encode | None = None,
 ) -> list[list[Trajectory]]:
@@ -93,7 +93,7 @@ def sample(
         tokens, logprobs = generate(policy, chunk, n, temperature, top_p, top_k, max_new_tokens)  # (c·n, R) each
         for offset, prompt in enumerate(prompts[start : start + per_chunk]):
             rows = range(offset * n, (offset + 1) * n)
-            results.append([_trajectory(policy, prompt, tokens[r], logprobs[r], source) for r in rows])
+            results.append([_trajectory(policy, prompt, tokens[r], logprobs[r], origin) for r in rows])
     return results
 
 
@@ -132,8 +132,8 @@ def _decode_hf(
 
 
 def _trajectory(
-    policy: Policy, prompt: Prompt, tokens: torch.Tensor, logprobs: torch.Tensor, source: str
+    policy: Policy, prompt: Prompt, tokens: torch.Tensor, logprobs: torch.Tensor, origin: str
 ) -> Trajectory:
     tokens, logprobs = _trim_at_eos(tokens, logprobs, policy.eos_ids)
     text = policy.tokenizer.decode(tokens, skip_special_tokens=True)
-    return Trajectory(prompt_id=prompt.id, response_ids=tokens, text=text, logprobs=logprobs, source=source)
+    return Trajectory(prompt_id=prompt.id, response_ids=tokens, text=text, logprobs=logprobs, origin=origin)

@@ -21,26 +21,26 @@ from npo_bench.errors import UserError
 from npo_bench.grpo.groups import apply_injections
 from npo_bench.grpo.schedules import LR_SCHEDULES
 from npo_bench.guidance import GuidanceSource
-from npo_bench.policy.batching import EncodingCache, collate, step_encoder
+from npo_bench.policy.batching import EncodingCache, step_encoder
 from npo_bench.policy.loading import load_policy_for
-from npo_bench.policy.logprobs import response_token_stats
+from npo_bench.policy.micro_batches import MicroBatching, forward_micro_batches
 from npo_bench.runs import RunDir
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
 from npo_bench.trainer.step import (
     Timer,
     compute_advantages,
-    flatten,
     generate,
-    length_buckets,
     rollout_metrics,
     score_trajectory,
+    step_phase,
+    training_rows,
     update_policy,
     verify_groups,
 )
-from npo_bench.types import CheckpointRef, Prompt, StepStats, Trajectory
+from npo_bench.types import CheckpointRef, Prompt, StepPhase, StepStats, Trajectory
 
-StepCallback = Callable[[int, dict[str, float]], None]
+StepCallback = Callable[[int, dict[str, float], StepPhase], None]  # (step, metrics, phase) after each step
 
 
 class EmbeddedBackend:
@@ -72,6 +72,7 @@ class EmbeddedBackend:
         self.source: GuidanceSource | None = None
         self._step = 0
         self.updates = 0  # optimizer steps ever taken, scout and replayed steps included (compute-honest)
+        self.trained_through = 0  # the highest step trained as a guided step: one at or below it is a replay
 
     # ---- TrainerControl ------------------------------------------------------------------------------------------
     @property
@@ -82,6 +83,7 @@ class EmbeddedBackend:
         state = {
             "step": self._step,
             "updates": self.updates,
+            "trained_through": self.trained_through,
             "optimizer": self.optimizer.state_dict(),
             "rng": checkpoints.capture_rng(),
             "source": self.source.state_dict() if self.source is not None else {},
@@ -103,6 +105,7 @@ class EmbeddedBackend:
         self.restore(ref)
         state = checkpoints.load_trainer_state(ref)
         self.updates = int(state.get("updates", state["step"]))
+        self.trained_through = int(state.get("trained_through", state["step"]))
         if self.source is not None:
             self.source.load_state_dict(state["source"])
         self.run.metrics.truncate(int(state["metrics_lines"]))
@@ -115,9 +118,9 @@ class EmbeddedBackend:
     def sample(
         self, prompts: Sequence[Prompt], n: int, checkpoint: CheckpointRef | None = None
     ) -> list[list[Trajectory]]:
-        source = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
+        origin = f"guide@{checkpoint.tag}" if checkpoint is not None else "policy"
         with self.weights_of(checkpoint):
-            groups = generate(self.policy, prompts, self._with_n(n), source=source, encode=self.encodings.get)
+            groups = generate(self.policy, prompts, self._with_n(n), origin=origin, encode=self.encodings.get)
         groups = verify_groups(groups, self.benchmark, self.config.trainer.format_weight)
         return [list(g.trajectories) for g in groups]
 
@@ -132,25 +135,28 @@ class EmbeddedBackend:
         """(log-probs (L,), entropies (L,) or empty) of each trajectory, without gradient, in the length-bucketed
         micro-batches of the update (``trainer.micro_batch_size`` rows, ``trainer.micro_batch_tokens`` tokens)."""
         t = self.config.trainer
-        lengths = [int(trajectory.length) for trajectory in trajectories]
+        encodings = [self.encodings.get(self._prompt(trajectory.prompt_id)) for trajectory in trajectories]
+        responses = [trajectory.response_ids for trajectory in trajectories]
+        size = MicroBatching(t.micro_batch_size, t.micro_batch_tokens)
         out: list[tuple[torch.Tensor, torch.Tensor]] = [(torch.empty(0), torch.empty(0))] * len(trajectories)
         with self.weights_of(checkpoint), torch.no_grad():
-            for micro in length_buckets(lengths, range(len(trajectories)), t.micro_batch_size, t.micro_batch_tokens):
-                chunk = [trajectories[i] for i in micro]
-                encodings = [self.encodings.get(self._prompt(c.prompt_id)) for c in chunk]
-                batch = collate(encodings, [c.response_ids for c in chunk], self.policy.pad_id)
-                stats = response_token_stats(self.policy, batch, self.config.rollout.temperature, with_entropy)
-                for row, i in enumerate(micro):
-                    entropy = stats.entropy[row, : lengths[i]].cpu() if stats.entropy is not None else torch.empty(0)
-                    out[i] = (stats.logprobs[row, : lengths[i]].cpu(), entropy)
+            temperature, indices = self.config.rollout.temperature, range(len(trajectories))
+            micro_batches = forward_micro_batches(
+                self.policy, encodings, responses, indices, size, temperature, with_entropy
+            )
+            for micro in micro_batches:
+                entropy = micro.stats.entropy
+                entropies = dict(micro.unpadded(entropy)) if entropy is not None else {}
+                for i, logprobs in micro.unpadded(micro.stats.logprobs):
+                    out[i] = (logprobs.cpu(), entropies[i].cpu() if i in entropies else torch.empty(0))
         return out
 
     def prompts_between(self, start: int, end: int) -> list[Prompt]:
         return self.stream.between(start, end)
 
-    def make_trajectory(self, prompt: Prompt, text: str, source: str) -> Trajectory:
+    def make_trajectory(self, prompt: Prompt, text: str, origin: str) -> Trajectory:
         tokens = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.policy.eos_ids[0]]
-        trajectory = Trajectory(prompt.id, torch.tensor(tokens, dtype=torch.long), text, None, source=source)
+        trajectory = Trajectory(prompt.id, torch.tensor(tokens, dtype=torch.long), text, None, origin=origin)
         self.prompt_index.setdefault(prompt.id, prompt)
         return score_trajectory(trajectory, prompt, self.benchmark, self.config.trainer.format_weight)
 
@@ -197,13 +203,16 @@ class EmbeddedBackend:
         with timer("train"):
             self._set_learning_rate(step)
             advantages = compute_advantages(mixed, self.config)
-            rows = flatten(self.policy, mixed, advantages, self.config.task.prompt_template, encode)
+            rows = training_rows(mixed, advantages, encode)
             update = update_policy(self.policy, self.optimizer, rows, self.config, self.ref_model)
         self._step = step
         self.updates += 1
+        phase = step_phase(guided, step, self.trained_through)
+        if guided:
+            self.trained_through = max(self.trained_through, step)
         source_metrics = self.source.metrics() if guided and self.source is not None else {}
         metrics = {
-            **rollout_metrics(groups, mixed, self.config.rollout.max_new_tokens),
+            **rollout_metrics(groups, injections, mixed, self.config.rollout.max_new_tokens),
             **update,
             **source_metrics,
             "train/updates": float(self.updates),
@@ -216,7 +225,7 @@ class EmbeddedBackend:
         record = {"step": step, "phase": "train" if guided else "scout", **metrics}
         self.run.metrics.append(record)
         if self.on_step is not None:
-            self.on_step(step, metrics)
+            self.on_step(step, metrics, phase)
         return StepStats(step=step, metrics=metrics, groups=tuple(groups))
 
     # ---- helpers ------------------------------------------------------------------------------------------------

@@ -300,17 +300,6 @@ def latest_checkpoint(folder: Path, log: Log | None = None) -> CheckpointRef | N
     return candidates[0] if candidates else None
 
 
-def find_checkpoint(folder: Path, tag: str) -> CheckpointRef:
-    path = folder / tag
-    why = check_intact(path)
-    if why is not None:
-        known = sorted(p.name for p in folder.glob("*") if p.is_dir() and check_intact(p) is None)
-        raise UserError(
-            f"no intact checkpoint {tag!r} in {folder} ({why})", hint=f"known: {', '.join(known) or 'none'}"
-        )
-    return _ref(folder, tag)
-
-
 def prune_checkpoints(folder: Path, keep: int, protect: set[str]) -> None:
     """Delete all but the newest ``keep`` periodic ``step-*`` checkpoints (0 = keep all); never ``protect``-ed tags."""
     if keep <= 0:

@@ -21,7 +21,7 @@ from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.resume import finished_scores, resume_from, writing
 from npo_bench.trainer.warmup import base_model_dir
-from npo_bench.types import RunEnd, RunStart, StepEnd
+from npo_bench.types import RunEnd, RunStart, StepEnd, StepPhase
 
 Log = Callable[[str], None]
 
@@ -75,8 +75,8 @@ class Run:
             if finished is not None:
                 self.log(f"{self.run.path} is already finished (step {self.backend.step}): nothing to do")
                 return finished
-        self._notify(
-            "npo_bench_on_run_start", RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None)
+        self._log_warnings(
+            self.host.hooks.on_run_start(RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None))
         )
         final: dict[str, float] = {}
         try:
@@ -90,15 +90,16 @@ class Run:
                     self._after_step(self.backend.step)
                 final = self._final_evaluation()
         except BaseException as exc:
-            self._notify("npo_bench_on_run_end", RunEnd(self.run.path, {}, error=f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            self._log_warnings(self.host.hooks.on_run_end(RunEnd(self.run.path, {}, error=error)))
             raise
         self.run.update_meta(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"), final_step=self.backend.step)
-        self._notify("npo_bench_on_run_end", RunEnd(self.run.path, final))
+        self._log_warnings(self.host.hooks.on_run_end(RunEnd(self.run.path, final)))
         return final
 
-    def _on_step(self, step: int, metrics: dict[str, float]) -> None:
+    def _on_step(self, step: int, metrics: dict[str, float], phase: StepPhase = "train") -> None:
         self.progress.update(step, metrics)
-        self._notify("npo_bench_on_step_end", StepEnd(self.run.path, step, metrics))
+        self._log_warnings(self.host.hooks.on_step_end(StepEnd(self.run.path, step, metrics, phase)))
 
     def _after_step(self, step: int) -> None:
         t = self.config.trainer
@@ -134,6 +135,7 @@ class Run:
             final["eval/accuracy_gain"] = final["eval/accuracy"] - base_accuracy
         return final
 
-    def _notify(self, hook: str, event: Any) -> None:
-        for warning in self.host.notify(hook, event):
+    def _log_warnings(self, warnings: list[str]) -> None:
+        """An observer that raised is named and the run goes on."""
+        for warning in warnings:
             self.log(f"warning: {warning}")

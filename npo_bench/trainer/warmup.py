@@ -1,10 +1,11 @@
 """SFT warm-up: imitate reference solutions until the policy reaches NPO's regime, cached by config hash.
 
 The base checkpoint must be weak in the way NPO targets (§3.5: early bootstrapping from a base that fails many
-prompts): an overall train pass rate of 10–40% with ≥ 30% of train prompts at 0 of n. Training stops at the first
-probe whose pass rate reaches ``warmup.target_pass_rate`` (or after ``warmup.max_steps`` when that is empty); the
-final regime is then measured on ``warmup.report_prompts`` train prompts × n samples and written to ``warmup.json``
-next to the weights.
+prompts): an overall train pass rate of 20–40% with ≥ 30% of train prompts at 0 of n (:data:`REGIME`). Training
+stops at the first probe whose pass rate reaches ``warmup.target_pass_rate`` (or after ``warmup.max_steps`` when that
+is empty); the final regime is then measured on ``warmup.report_prompts`` train prompts × n samples — overall and per
+task family (a family the base cannot solve at all gives RL nothing to sharpen) — and written to ``warmup.json`` next
+to the weights, with a sentence saying whether the base is inside the regime (:func:`regime_verdict`).
 Everything is seeded, so the same config gives the same base checkpoint; the cache key is the hash of every input.
 """
 
@@ -35,6 +36,41 @@ from npo_bench.types import Prompt
 WARMUP_VERSION = 1  # bump when the warm-up procedure changes: old cache entries stop matching
 REPORT_FILE = "warmup.json"
 PROBE_SEED = 4321
+# NPO's regime for the base: train pass rate in [low, high] and at least this share of prompts at 0 of n.
+REGIME = {"pass_rate_low": 0.20, "pass_rate_high": 0.40, "zero_frac_min": 0.30}
+
+
+def regime_verdict(report: dict[str, Any]) -> str:
+    """Whether a warm-up report's base sits in NPO's regime, in words (old reports without families work too)."""
+    rate, zero, n = report["train_pass_rate"], report["train_zero_frac"], report.get("samples_per_prompt", 8)
+    inside = REGIME["pass_rate_low"] <= rate <= REGIME["pass_rate_high"] and zero >= REGIME["zero_frac_min"]
+    rule = (
+        f"pass rate {REGIME['pass_rate_low']:.0%}–{REGIME['pass_rate_high']:.0%} and ≥ {REGIME['zero_frac_min']:.0%} "
+        f"of prompts at 0/{n}"
+    )
+    text = (
+        f"train pass rate {rate:.3f}, {zero:.1%} of prompts at 0/{n} over {report.get('report_prompts', '?')} prompts: "
+        + (f"inside NPO's regime ({rule})" if inside else f"OUTSIDE NPO's regime ({rule})")
+    )
+    families = report.get("families")
+    if families:
+        text += "; per family (pass rate, at 0/n): " + ", ".join(
+            f"{name} {f['pass_rate']:.3f} / {f['zero_frac']:.0%}" for name, f in families.items()
+        )
+    return text
+
+
+def family_regimes(prompts: list[Prompt], rates: list[float]) -> dict[str, dict[str, float]]:
+    """Pass rate and share of prompts at 0/n per task family (``prompt.meta['family']``; none: no entry)."""
+    by_family: dict[str, list[float]] = {}
+    for prompt, rate in zip(prompts, rates, strict=True):
+        family = prompt.meta.get("family") if prompt.meta else None
+        if family is not None:
+            by_family.setdefault(str(family), []).append(rate)
+    return {
+        name: {"pass_rate": sum(r) / len(r), "zero_frac": sum(x == 0.0 for x in r) / len(r), "prompts": len(r)}
+        for name, r in sorted(by_family.items())
+    }
 
 
 def cache_root(config: RunConfig) -> Path:
@@ -122,6 +158,8 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     """Train, measure the regime, save ``target`` (model + processor + warmup.json) atomically."""
     w = config.warmup
     started = time.perf_counter()
+    if config.model.threads:  # as the trainer does; the warm-up runs before any backend exists
+        torch.set_num_threads(config.model.threads)
     benchmark = make_benchmark(config.task.benchmark, config.task.options)
     policy = load_policy_for(initial_model_dir(config), config.model)
     template = config.task.prompt_template
@@ -168,9 +206,11 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
         "train_zero_frac": sum(r == 0.0 for r in rates) / len(rates),
         "report_prompts": len(rates),
         "samples_per_prompt": config.rollout.n,
+        "families": family_regimes(report_prompts, rates),
         "seconds": round(time.perf_counter() - started, 1),
         "key": target.name,
     }
+    report["regime"] = regime_verdict(report)
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     policy.model.save_pretrained(staging)
@@ -181,8 +221,5 @@ def run_warmup(config: RunConfig, target: Path, log: Callable[[str], None] = pri
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    log(
-        f"warm-up done in {report['seconds']}s after {steps} steps: train pass rate {report['train_pass_rate']:.3f}, "
-        f"{report['train_zero_frac']:.0%} of prompts at 0/{config.rollout.n}"
-    )
+    log(f"warm-up done in {report['seconds']}s after {steps} steps: {report['regime']}")
     return report

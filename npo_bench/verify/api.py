@@ -15,7 +15,7 @@ from typing import Any
 from npo_bench.errors import UserError
 from npo_bench.host import Registry, get_host
 from npo_bench.verify import auto, pool
-from npo_bench.verify.format import FORMAT, composite
+from npo_bench.verify.format import FORMAT, training_reward
 from npo_bench.verify.verdict import Verdict
 
 _CACHE_LOCK = threading.Lock()
@@ -149,11 +149,8 @@ def reward(
 ) -> tuple[float, Verdict]:
     """The training reward ``(1 - w)·accuracy + w·format`` and the accuracy verdict (``w = format_weight``)."""
     verdict = verify(response, gold, verifier=verifier, **options)
-    if not format_weight:
-        return verdict.score, verdict
     format_options = {key: options[key] for key in ("max_chars",) if key in options}
-    format_score = FORMAT(response, None, **format_options).score
-    return composite(verdict.score, format_score, format_weight), verdict
+    return training_reward(verdict.score, response, format_weight, **format_options), verdict
 
 
 def warm_up(workers: int | None = None, *, wait: bool = True) -> None:

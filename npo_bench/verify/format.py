@@ -70,3 +70,11 @@ def composite(accuracy: float, format_score: float, format_weight: float) -> flo
 
 
 FORMAT = FormatVerifier()
+
+
+def training_reward(accuracy: float, response: str, format_weight: float, **format_options: Any) -> float:
+    """The one training reward: ``accuracy`` itself when ``w = 0``, else :func:`composite` of it and the format
+    verdict on ``response`` (the trainer's reward and :func:`npo_bench.verify.reward` both come from here)."""
+    if not format_weight:
+        return accuracy
+    return composite(accuracy, FORMAT(response, None, **format_options).score, format_weight)

@@ -20,8 +20,8 @@ from lm_eval.tasks import TaskManager  # noqa: E402
 
 import npo_bench.lmeval.model  # noqa: E402, F401  (registers the `npo-bench` lm-eval model)
 from npo_bench.config import TinyModelConfig, resolve  # noqa: E402
-from npo_bench.evaluate_cli import evaluate_model  # noqa: E402
 from npo_bench.lmeval.export import export_tasks  # noqa: E402
+from npo_bench.model_eval import evaluate_model  # noqa: E402
 from npo_bench.policy.tiny import build_tiny_policy  # noqa: E402
 
 SMALL = dict(

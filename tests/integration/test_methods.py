@@ -14,6 +14,8 @@ from npo_bench.trainer.loop import Run, create_run
 
 pytestmark = pytest.mark.slow
 
+EMITTED: set[str] = set()  # every metric name the runs of this module wrote
+
 
 def _run(
     method: str, cache: Path, runs: Path, name: str, extra: dict[str, Any] | None = None, overrides=()
@@ -23,6 +25,7 @@ def _run(
     run = create_run(config, {})
     Run(config, run, log=lambda _: None, show_progress=False).execute()
     metrics = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    EMITTED.update(key for line in metrics for key in line)
     events_file = run.path / "events.jsonl"
     events = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
     return run.path, metrics, events
@@ -109,3 +112,9 @@ def test_rlep_appends_m_successes_of_a_finished_run(finished_grpo_run, session_c
         assert covered * 1 <= m["guidance/appended"] <= covered * 2
         rows = 4 * 4 + m["guidance/appended"]
         assert m["guidance/injected_frac"] == pytest.approx(m["guidance/appended"] / rows)
+
+
+def test_every_metric_the_methods_write_is_documented(finished_grpo_run, undocumented_metrics):
+    """Runs last in this module: the names of every method's metrics.jsonl lines are in docs/metrics.md."""
+    assert {"reward/mean", "policy/entropy", "time/generate_s", "eval/accuracy"} <= EMITTED
+    assert undocumented_metrics(EMITTED) == []

@@ -25,7 +25,7 @@ def test_resume_after_kill_is_identical_to_straight_run(micro_config, tmp_path, 
     killed_config.name = "killed"
     killed = create_run(killed_config, {})
 
-    def die_after_step_4(self, step, metrics):  # checkpoints exist at 0 and 3; step 4 is logged, then lost
+    def die_after_step_4(self, step, metrics, phase):  # checkpoints exist at 0 and 3; step 4 is logged, then lost
         if step == 4:
             raise KeyboardInterrupt
 
@@ -87,7 +87,7 @@ def test_sample_and_logprobs_with_a_saved_checkpoint(micro_config, micro_base):
     prompts = backend.prompts_between(0, 1)[:2]
     current = {k: v.clone() for k, v in backend.policy.model.state_dict().items()}
     groups = backend.sample(prompts, 2, checkpoint=base)
-    assert all(t.source == "guide@base" and t.reward is not None for g in groups for t in g)
+    assert all(t.origin == "guide@base" and t.reward is not None for g in groups for t in g)
     trajectories = [t for g in groups for t in g]
     under_base = backend.logprobs(trajectories, checkpoint=base)
     for trajectory, logprobs in zip(trajectories, under_base):

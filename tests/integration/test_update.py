@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from npo_bench.config import TinyModelConfig, resolve
+from npo_bench.policy import micro_batches
 from npo_bench.policy.batching import collate, encode_prompt
 from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.tiny import build_tiny_policy
-from npo_bench.trainer import step
 from npo_bench.trainer.step import Rows, update_policy
+from npo_bench.types import Trajectory
 from npo_bench_benchmarks.synthetic.dataset import generate_split
 
 PROMPTS = generate_split("train", 5, seed=9)
@@ -36,7 +37,11 @@ def _rows(policy):
             encodings.append(encoding)
             responses.append(torch.tensor(ids, dtype=torch.long))
     advantages = torch.linspace(-1.0, 1.0, len(responses))
-    return Rows(encodings, responses, advantages)
+    return Rows(encodings, _members(responses), advantages)
+
+
+def _members(responses):
+    return [Trajectory("p", response, "") for response in responses]
 
 
 @pytest.mark.parametrize("loss_agg", ["token_mean", "seq_mean_token_mean"])
@@ -71,7 +76,7 @@ def test_positive_advantage_raises_and_negative_lowers_log_probs(policy):
     encoding = encode_prompt(policy, prompt, "{question}")
     good = torch.tensor(policy.tokenizer(prompt.meta["solution"], add_special_tokens=False)["input_ids"])
     bad = torch.tensor(policy.tokenizer("<think>none</think><answer>9</answer>", add_special_tokens=False)["input_ids"])
-    rows = Rows([encoding, encoding], [good, bad], torch.tensor([1.0, -1.0]))
+    rows = Rows([encoding, encoding], _members([good, bad]), torch.tensor([1.0, -1.0]))
     model = copy.deepcopy(policy)
     batch = collate([encoding, encoding], [good, bad], model.pad_id)
 
@@ -93,17 +98,17 @@ def test_skipping_zero_advantage_rows_changes_neither_update_nor_diagnostics(pol
     rows = _rows(policy)
     advantages = rows.advantages.clone()
     advantages[::3] = 0.0  # a third of the rows carry no signal
-    informative = Rows(rows.encodings, rows.responses, advantages)
-    silent = Rows(rows.encodings, rows.responses, torch.zeros_like(advantages))  # a step where every group is flat
+    informative = Rows(rows.encodings, rows.members, advantages)
+    silent = Rows(rows.encodings, rows.members, torch.zeros_like(advantages))  # a step where every group is flat
     results, rows_with_gradient = [], []
-    real_stats = step.response_token_stats
+    real_stats = micro_batches.response_token_stats
 
     def spy(policy_, batch, *args, **kwargs):
         if torch.is_grad_enabled():
             rows_with_gradient[-1] += batch.input_ids.shape[0]
         return real_stats(policy_, batch, *args, **kwargs)
 
-    monkeypatch.setattr(step, "response_token_stats", spy)
+    monkeypatch.setattr(micro_batches, "response_token_stats", spy)
     for skip in (False, True):
         rows_with_gradient.append(0)
         config = resolve(

@@ -35,3 +35,32 @@ def test_warmup_stops_at_the_target_probe_or_after_max_steps(tmp_path, monkeypat
     assert probes == [8] * (steps // 2) + [12]  # the probes (probe_prompts 8), then the report
     assert json.loads((tmp_path / "base" / warmup.REPORT_FILE).read_text())["steps"] == steps
     assert report["train_pass_rate"] == 0.5 and report["train_zero_frac"] == 0.0
+
+
+def test_the_regime_report_says_inside_or_outside_and_gives_each_family(tmp_path, monkeypatch):
+    def fake_pass_rates(policy, prompts, config, n, benchmark):  # read never solved, the rest at 0.5
+        return [0.0 if p.meta["family"] == "read" else 0.5 for p in prompts]
+
+    monkeypatch.setattr(warmup, "pass_rates", fake_pass_rates)
+    config = resolve("micro", overrides=["warmup.max_steps=2", "warmup.check_every=2", "warmup.report_prompts=16"])
+    config.cache_dir = str(tmp_path)
+    lines = []
+    report = warmup.run_warmup(config, tmp_path / "base", log=lines.append)
+    assert report["families"]["read"] == {"pass_rate": 0.0, "zero_frac": 1.0, "prompts": 4}
+    assert report["families"]["count"]["pass_rate"] == 0.5
+    assert report["train_pass_rate"] == pytest.approx(0.375) and report["train_zero_frac"] == 0.25
+    # 0.375 is inside 20–40 %, but only 25 % of prompts sit at 0/n: outside
+    assert "OUTSIDE NPO's regime (pass rate 20%–40% and ≥ 30% of prompts at 0/4)" in report["regime"]
+    assert "read 0.000 / 100%" in report["regime"] and report["regime"] in lines[-1]
+    inside = {**report, "train_zero_frac": 0.36}
+    assert "inside NPO's regime" in warmup.regime_verdict(inside)
+
+
+def test_the_warmup_runs_on_the_configured_thread_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(warmup, "pass_rates", lambda policy, prompts, config, n, benchmark: [0.5] * len(prompts))
+    seen = []
+    monkeypatch.setattr(warmup.torch, "set_num_threads", seen.append)
+    config = resolve("micro", overrides=["warmup.max_steps=1", "warmup.report_prompts=4", "model.threads=1"])
+    config.cache_dir = str(tmp_path)
+    warmup.run_warmup(config, tmp_path / "base", log=lambda line: None)
+    assert seen == [1]  # model.threads=1 (a compare worker, a val experiment) holds for the SFT too

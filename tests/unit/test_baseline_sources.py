@@ -28,9 +28,9 @@ def test_luffy_replaces_the_last_slot_of_every_group_with_a_verified_teacher_tra
     source.setup(fake_control, {})
     assert source.select_prompts(1, prompts) == prompts
     injections = source.guide(_groups_for(prompts, correct=3))  # LUFFY does not gate: solved groups get it too
-    assert [(i.group, i.slot, i.loss_mode, i.behaviour_logprobs) for i in injections] == [(0, 7, "luffy", None)]
+    assert [(i.group_index, i.slot, i.trajectory.loss_mode) for i in injections] == [(0, "last", "luffy")]
     trace = injections[0].trajectory
-    assert trace.source == "teacher" and trace.correct and trace.logprobs is None
+    assert trace.origin == "teacher" and trace.correct and trace.logprobs is None
     assert trace.length == 3  # the fake tokenises one token per word + EOS
     assert source.metrics()["guidance/teacher_missing"] == 1.0
     source.guide(_groups_for(prompts))
@@ -39,7 +39,8 @@ def test_luffy_replaces_the_last_slot_of_every_group_with_a_verified_teacher_tra
         ("make_trajectory", "b"),
     ]
     mixed = apply_injections(_groups_for(prompts), injections)
-    assert mixed[0].loss_modes == ("on_policy",) * 7 + ("luffy",) and mixed[1].injected == 0
+    assert [t.loss_mode for t in mixed[0].trajectories] == ["on_policy"] * 7 + ["luffy"]
+    assert all(t.origin == "policy" for t in mixed[1].trajectories)  # b's trace was rejected: no injection
 
 
 def test_luffy_can_keep_unverified_traces_and_names_a_missing_field(fake_control):
@@ -85,11 +86,12 @@ def test_exgrpo_mixes_half_the_batch_with_the_lowest_entropy_success_after_the_s
     assert len(batch) == 4 and "p3" not in {q.id for q in batch}
     assert sorted(source.replayed) == ["p0", "p1"] and [q.id for q in batch[2:]] == ["p4", "p5"]
     injections = source.guide(_groups_for(batch))
-    chosen = {batch[i.group].id: i for i in injections}
+    chosen = {batch[i.group_index].id: i for i in injections}
     assert chosen["p0"].trajectory.text == "y"  # entropy 0.2 is the lowest of p0's four stored successes
-    assert chosen["p0"].slot == 7 and chosen["p0"].loss_mode == "exgrpo"
-    assert torch.equal(chosen["p0"].behaviour_logprobs, torch.full((2,), -0.2))  # the recorded log-probs
-    assert chosen["p0"].trajectory.source == "replay"
+    replay = chosen["p0"].trajectory
+    assert chosen["p0"].slot == "last" and replay.loss_mode == "exgrpo"
+    assert torch.equal(replay.logprobs, torch.full((2,), -0.2))  # the recorded log-probs, read by the exgrpo loss
+    assert replay.origin == "replay"
     assert source.metrics()["guidance/experience_frac"] == 0.5
 
 
@@ -130,11 +132,11 @@ def test_rlep_appends_m_verified_successes_of_the_finished_policy(fake_control, 
     source.before_step(fake_control)
     prompts = fake_control.prompts[:2]
     injections = source.guide(_groups_for(prompts))
-    assert [(i.group, i.slot, i.loss_mode) for i in injections] == [(0, "append", "on_policy")] * 2
+    assert [(i.group_index, i.slot, i.trajectory.loss_mode) for i in injections] == [(0, "append", "on_policy")] * 2
     assert len({i.trajectory.text for i in injections}) == 2  # two distinct pool members, without replacement
     assert [len(v) for v in source.pool.values()] == [3, 0]  # distinct verified texts only
     mixed = apply_injections(_groups_for(prompts), injections)
-    assert [len(m.group.trajectories) for m in mixed] == [10, 8]  # n + M where the pool has successes
+    assert [len(m.trajectories) for m in mixed] == [10, 8]  # n + M where the pool has successes
     again = source.guide(_groups_for(prompts))
     assert [i.trajectory.text for i in again] == [i.trajectory.text for i in injections]  # same step, same draw
     assert [c for c in fake_control.calls if c[0] == "sample"] == [("sample", (2, 8, "far-future"))]  # harvested once

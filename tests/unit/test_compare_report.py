@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
 import sys
+
+import pytest
 
 from npo_bench.compare.report import write_report
 from npo_bench.compare.results import RunResult
@@ -24,7 +28,7 @@ def test_report_without_matplotlib_is_complete_and_says_why(tmp_path, monkeypatc
     results = _results()
     table = build_table(results, ["grpo", "npo"], ["synthetic"])
     files = write_report(tmp_path, table, results, {"methods": ["grpo", "npo"]})
-    assert sorted(p.name for p in files) == ["report.html", "results.json", "table.csv", "table.md"]
+    assert sorted(p.name for p in files) == ["paired.csv", "report.html", "results.json", "table.csv", "table.md"]
     data = json.loads((tmp_path / "results.json").read_text())  # strict JSON: NaN became null
     npo = data["table"]["rows"][1]
     assert npo["cells"]["synthetic"] == {"mean": None, "ci95": None, "n": 0, "of": 0}
@@ -34,3 +38,30 @@ def test_report_without_matplotlib_is_complete_and_says_why(tmp_path, monkeypatc
     assert "plots skipped: matplotlib is not installed" in page and "RuntimeError: boom" in page
     assert '<td class="best">40.00</td>' not in page  # a single scored method is not marked best over nothing
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
+    paired = data["table"]["paired"]  # npo failed: no seed has both runs
+    assert [(p["method"], p["score"], p["seeds"], p["resolved"]) for p in paired] == [("npo", "average", [], False)]
+    assert "npo vs grpo: no seed has both runs" in page
+
+
+def test_report_states_the_paired_evidence_in_words(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    results = []
+    for seed, (grpo, npo) in enumerate([(0.40, 0.43), (0.38, 0.42), (0.45, 0.46), (0.41, 0.45), (0.36, 0.38)]):
+        results.append(RunResult("grpo", seed, f"r/g{seed}", scores={"synthetic": grpo}))
+        results.append(RunResult("npo", seed, f"r/n{seed}", scores={"synthetic": npo}))
+    results.append(RunResult("luffy", 0, "r/l0", scores={"synthetic": 0.30}))
+    table = build_table(results, ["grpo", "npo", "luffy"], ["synthetic"])
+    write_report(tmp_path, table, results, {})
+    markdown = (tmp_path / "table.md").read_text()
+    # npo − grpo: +3 +4 +1 +4 +2 points, mean +2.80, every seed above: resolved
+    assert "| npo | Avg. | s0:+3.00 s1:+4.00 s2:+1.00 s3:+4.00 s4:+2.00 | +2.80 |" in markdown
+    assert "npo − grpo = +2.80 points" in markdown and "resolved, CI excludes 0" in markdown
+    assert "luffy − grpo = -10.00 points on one seed: not resolved (one seed has no interval)" in markdown
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "paired.csv").read_text())))
+    assert [(r["method"], r["n"], r["wins"], r["resolved"]) for r in rows] == [
+        ("npo", "5", "5", "1"),
+        ("luffy", "1", "0", "0"),
+    ]
+    assert float(rows[0]["mean"]) == pytest.approx(0.028)
+    page = (tmp_path / "report.html").read_text()
+    assert "paired differences vs grpo" in page and "yes, CI excludes 0" in page

@@ -7,7 +7,15 @@ import math
 import pytest
 
 from npo_bench.analysis.curves import final_by_step, metric_curve, steps_to_reach, updates_at
-from npo_bench.compare.stats import mean_ci, t_cdf, t_quantile
+from npo_bench.compare.stats import (
+    bootstrap_mean_ci,
+    mean_ci,
+    paired_difference,
+    sign_test_p,
+    t_cdf,
+    t_quantile,
+    verdict,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +69,54 @@ def test_steps_to_reach_and_compute_honest_updates():
     assert steps_to_reach(curve, 0.5) is None
     assert updates_at(RECORDS, 2) == 4  # 2 guided steps cost 4 updates (2 scouts)
     assert updates_at(RECORDS, 9) is None
+
+
+# ---- paired differences -------------------------------------------------------------------------------------------
+
+
+def test_paired_difference_by_hand():
+    # method − reference per seed: +0.02, +0.04, +0.03, +0.05, +0.01 → mean 0.03, s = 0.0158114,
+    # t half-width = 2.776445 · 0.0158114 / √5 = 0.0196324
+    pairs = [(0, 0.42, 0.40), (1, 0.54, 0.50), (2, 0.33, 0.30), (3, 0.45, 0.40), (4, 0.41, 0.40)]
+    diff = paired_difference(pairs)
+    assert diff.seeds == (0, 1, 2, 3, 4)
+    assert diff.mean == pytest.approx(0.03)
+    assert diff.sd == pytest.approx(0.0158114, abs=1e-6)
+    assert (diff.t_low, diff.t_high) == (pytest.approx(0.0103676, abs=1e-6), pytest.approx(0.0496324, abs=1e-6))
+    assert (diff.wins, diff.losses, diff.ties) == (5, 0, 0)
+    assert diff.sign_p == pytest.approx(2 / 32)  # 5 of 5: two-sided exact sign test
+    # the bootstrap interval lies inside the range of the differences and around the mean, and is reproducible
+    assert 0.01 <= diff.boot_low < 0.03 < diff.boot_high <= 0.05
+    assert (diff.boot_low, diff.boot_high) == (paired_difference(pairs).boot_low, paired_difference(pairs).boot_high)
+    assert diff.resolved and "resolved, CI excludes 0" in verdict(diff, "npo", "grpo")
+    assert "npo is above grpo at n = 5 seeds" in verdict(diff, "npo", "grpo")
+
+
+def test_paired_difference_that_straddles_zero_is_not_resolved():
+    diff = paired_difference([(0, 0.40, 0.38), (1, 0.35, 0.39), (2, 0.44, 0.41), (3, 0.37, 0.38), (4, 0.45, 0.40)])
+    assert (diff.wins, diff.losses) == (3, 2) and diff.sign_p == pytest.approx(1.0)
+    assert diff.t_low < 0 < diff.t_high and not diff.resolved
+    words = verdict(diff, "luffy", "grpo")
+    assert "not resolved, CI includes 0" in words and "3 of 5 seeds above grpo, 2 below" in words
+    assert "+1.00 points" in words  # +0.02 −0.04 +0.03 −0.01 +0.05: mean 0.01, shown in points
+
+
+def test_paired_difference_needs_two_seeds_for_an_interval():
+    diff = paired_difference([(3, 0.5, 0.4)])
+    assert diff.n == 1 and math.isnan(diff.t_low) and math.isnan(diff.boot_low) and not diff.resolved
+    assert "not resolved (one seed has no interval)" in verdict(diff, "npo", "grpo")
+    assert "no seed has both runs" in verdict(paired_difference([]), "npo", "grpo")
+
+
+def test_bootstrap_matches_its_definition_on_two_values():
+    # two values a < b: a resample's mean is a (¼), (a+b)/2 (½) or b (¼); the 2.5% and 97.5% quantiles are a and b
+    low, high = bootstrap_mean_ci([0.0, 1.0], resamples=4000)
+    assert (low, high) == (0.0, 1.0)
+    low, high = bootstrap_mean_ci([0.0, 1.0], level=0.4, resamples=4000)  # the 30%/70% quantiles: the middle value
+    assert (low, high) == (0.5, 0.5)
+
+
+def test_sign_test_p_values():
+    assert sign_test_p(5, 0) == pytest.approx(0.0625)
+    assert sign_test_p(4, 1) == pytest.approx(0.375)  # 2 · (1 + 5) / 32
+    assert sign_test_p(0, 0) == 1.0 and sign_test_p(3, 3) == 1.0

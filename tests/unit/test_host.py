@@ -78,7 +78,7 @@ def test_observer_failures_are_reported_not_raised():
     host = PluginHost(load_entry_points=False)
     host.register(Observer(), name="observer")
     host.register(Broken(), name="broken")
-    warnings = host.notify("npo_bench_on_step_end", "event")
+    warnings = host.hooks.on_step_end("event")
     assert calls == ["event"]
     assert warnings == ["plugin 'broken' raised in npo_bench_on_step_end: ValueError: bad observer"]
 

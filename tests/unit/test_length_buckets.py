@@ -1,6 +1,6 @@
 """Micro-batches: length-sorted, capped in rows and in padded response tokens."""
 
-from npo_bench.trainer.step import length_buckets
+from npo_bench.policy.micro_batches import length_buckets
 
 LENGTHS = [30, 5, 100, 20, 31, 6, 210, 32]
 

@@ -20,8 +20,8 @@ from lm_eval.tasks import TaskManager  # noqa: E402
 
 from npo_bench.benchmark import make_benchmark  # noqa: E402
 from npo_bench.cli import main  # noqa: E402
-from npo_bench.evaluate_cli import data_sources  # noqa: E402
 from npo_bench.lmeval.export import export_tasks  # noqa: E402
+from npo_bench.model_eval import data_paths  # noqa: E402
 
 CASES = {  # name → (split, fixture cases with hand-computed verdicts, one per prompt in file order)
     "mathvista": ("testmini", fx.mathvista_cases),
@@ -67,7 +67,7 @@ def fixture_run(tmp_path_factory):
     fx.write_all(root / "data")
     from npo_bench.config import resolve
 
-    export_tasks(resolve("micro"), NAMES, root / "tasks", data_sources(str(root / "data"), []))
+    export_tasks(resolve("micro"), NAMES, root / "tasks", data_paths(str(root / "data"), []))
     truth = {}
     for name in NAMES:
         bench = make_benchmark(name, {"data": str(root / "data" / name)})
@@ -166,7 +166,7 @@ def test_mmstar_multimodal_gain_through_lm_eval(tmp_path):
     from npo_bench.config import resolve
 
     fx.write_split(tmp_path / "data" / "mmstar", "val", [row for row, _, _ in fx.mmstar_cases()])
-    data = data_sources(str(tmp_path / "data"), [])
+    data = data_paths(str(tmp_path / "data"), [])
     export_tasks(resolve("micro"), ["mmstar"], tmp_path / "tasks", data, settings={"mmstar": {"gain": True}})
     results = lm_eval.simple_evaluate(
         model=ScriptedLM(fx.mmstar_gain_responses()),

@@ -1,6 +1,8 @@
 """Per-sample loss modes (on_policy, importance, luffy, exgrpo) against hand-computed values and finite differences."""
 
+import dataclasses
 import math
+import typing
 
 import pytest
 import torch
@@ -8,13 +10,16 @@ import torch
 from npo_bench.grpo.losses import (
     LOSS_MODES,
     LossInputs,
+    LossMode,
     LossSettings,
+    behaviour_logprobs,
     mixed_loss,
     shaped_probability_loss,
     shaped_ratio_loss,
     truncated_importance_surrogate,
 )
 from npo_bench.testing import finite_difference_gradient
+from npo_bench.types import Trajectory
 
 SETTINGS = LossSettings(eps_low=0.2, eps_high=0.28, is_cap=2.0, shaping_gamma=0.1)
 
@@ -65,7 +70,7 @@ def test_each_mode_gradient_matches_finite_differences(mode):
     )
 
     def loss_of(logprobs):
-        terms = LOSS_MODES[mode](LossInputs(logprobs=logprobs, **inputs), SETTINGS)
+        terms = LOSS_MODES[mode].loss(LossInputs(logprobs=logprobs, **inputs), SETTINGS)
         return terms.token_loss.sum()
 
     loss_of(x).backward()
@@ -80,3 +85,18 @@ def test_luffy_gradient_is_gamma_over_p_plus_gamma_squared():
     shaped_probability_loss(x, torch.tensor([1.0]), torch.ones(1, 1), gamma=0.1).token_loss.sum().backward()
     # d/dlogp of −p/(p+γ) = −p·γ/(p+γ)²
     assert x.grad.item() == pytest.approx(-p * 0.1 / (p + 0.1) ** 2, rel=1e-6)
+
+
+def test_the_loss_mode_names_are_the_registry():
+    """``LossMode`` (the type a trajectory's ``loss_mode`` has) and ``LOSS_MODES`` live in one file and agree."""
+    assert set(typing.get_args(LossMode)) == set(LOSS_MODES)
+    reading = {name for name, spec in LOSS_MODES.items() if spec.reads_behaviour_logprobs}
+    assert reading == {"importance", "exgrpo"}  # the modes whose loss has a π_behaviour in it
+
+
+def test_behaviour_logprobs_come_from_the_member_only_when_its_mode_reads_them():
+    recorded = torch.tensor([-0.5, -0.25])
+    member = Trajectory("p", torch.tensor([3, 4]), "t", logprobs=recorded)
+    assert behaviour_logprobs(member) is None  # on_policy recomputes π_old
+    assert behaviour_logprobs(dataclasses.replace(member, loss_mode="importance")) is recorded
+    assert behaviour_logprobs(dataclasses.replace(member, loss_mode="luffy")) is None

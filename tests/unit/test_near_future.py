@@ -1,7 +1,6 @@
 """NPO's source against a fake trainer: gate boundary, last-slot surgery, schedules, state."""
 
 import pytest
-import torch
 
 from npo_bench.errors import UserError
 from npo_bench.grpo.groups import apply_injections
@@ -68,8 +67,8 @@ def test_only_the_last_slot_changes(fake_control):
     source.before_step(fake_control)
     group = make_group(fake_control.prompts[1].id, 0)
     (injection,) = source.guide([group])
-    assert injection.slot == 7 and injection.loss_mode == "on_policy" and injection.behaviour_logprobs is None
-    mixed = apply_injections([group], [injection])[0].group
+    assert injection.slot == "last" and injection.trajectory.loss_mode == "on_policy"
+    mixed = apply_injections([group], [injection])[0]
     assert mixed.trajectories[:7] == group.trajectories[:7]
     assert mixed.trajectories[7] is source.cache[group.prompt.id]
     assert mixed.rewards == [0.0] * 7 + [1.0]
@@ -89,8 +88,9 @@ def test_importance_mode_carries_the_guides_log_probs(fake_control):
     source = _source(fake_control, loss_mode="importance")
     source.before_step(fake_control)
     (injection,) = source.guide([make_group(fake_control.prompts[0].id, 1)])
-    assert injection.loss_mode == "importance"
-    assert torch.equal(injection.behaviour_logprobs, source.cache[fake_control.prompts[0].id].logprobs)
+    guide = injection.trajectory
+    assert guide.loss_mode == "importance" and guide is source.cache[fake_control.prompts[0].id]
+    assert guide.logprobs is not None and guide.origin.startswith("guide@step-")  # read as π_behaviour by the loss
 
 
 def test_segment_ends_after_its_steps_and_late_intervention_fires_on_time(fake_control):

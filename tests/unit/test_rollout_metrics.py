@@ -13,8 +13,8 @@ WELL_FORMED = "<think>3 red</think><answer>3</answer>"
 REVISION = "<think>j</think><answer>1</think><answer>2</think><answer>2</answer>"  # the drift seen at seed 0
 
 
-def _trajectory(text: str, length: int, correct: bool, source: str = "policy") -> Trajectory:
-    return dataclasses.replace(make_trajectory("p", correct, source, length), text=text)
+def _trajectory(text: str, length: int, correct: bool, origin: str = "policy") -> Trajectory:
+    return dataclasses.replace(make_trajectory("p", correct, origin, length), text=text)
 
 
 def _groups() -> list[Group]:
@@ -34,7 +34,7 @@ def _groups() -> list[Group]:
 
 def test_rollout_metrics_count_rewards_lengths_and_format():
     groups = _groups()
-    metrics = rollout_metrics(groups, apply_injections(groups, []), max_new_tokens=32)
+    metrics = rollout_metrics(groups, [], apply_injections(groups, []), max_new_tokens=32)
     assert metrics["reward/pass_rate"] == pytest.approx(3 / 8)
     assert metrics["reward/mean"] == pytest.approx(3 / 8)
     assert metrics["reward/all_zero_frac"] == pytest.approx(1 / 2)
@@ -48,9 +48,9 @@ def test_rollout_metrics_count_rewards_lengths_and_format():
 
 def test_injections_count_in_guidance_but_not_in_the_rollout_statistics():
     groups = _groups()
-    guide = _trajectory(WELL_FORMED, 12, True, source="guide@step-40")
-    mixed = apply_injections(groups, [Injection(group=1, slot=3, trajectory=guide)])
-    metrics = rollout_metrics(groups, mixed, max_new_tokens=32)
+    guide = _trajectory(WELL_FORMED, 12, True, origin="guide@step-40")
+    injections = [Injection(group_index=1, slot="last", trajectory=guide)]
+    metrics = rollout_metrics(groups, injections, apply_injections(groups, injections), max_new_tokens=32)
     assert metrics["guidance/injected_frac"] == pytest.approx(1 / 8)
     assert metrics["guidance/groups_injected_frac"] == pytest.approx(1 / 2)
     assert metrics["reward/all_zero_frac"] == pytest.approx(1 / 2)  # the on-policy rollouts, before surgery

@@ -40,7 +40,7 @@ class LastSuccess:
         for index, group in enumerate(groups):
             remembered = self.memory.get(group.prompt.id)
             if group.pass_rate == 0.0 and remembered and self.step - remembered[0] <= self.max_age:
-                injections.append(Injection(index, len(group.trajectories) - 1, remembered[1]))
+                injections.append(Injection(group_index=index, slot="last", trajectory=remembered[1]))
         self.replayed = len(injections)
         return injections
 

@@ -21,7 +21,7 @@ def test_replays_the_latest_success_into_the_last_slot_of_a_failed_group(plugin_
     fake_control.step = 4
     source.before_step(fake_control)
     injections = source.guide([make_group("p0", 0), make_group("p1", 0), make_group("p0", 2)])
-    assert [(i.group, i.slot) for i in injections] == [(0, 7)]
+    assert [(i.group_index, i.slot) for i in injections] == [(0, "last")]
     assert injections[0].trajectory is solved.trajectories[2]  # the last correct one of that group
     assert source.metrics() == {"guidance/replayed_groups": 1.0, "guidance/memory": 1.0}
     fake_control.step = 20  # older than max_age: forgotten

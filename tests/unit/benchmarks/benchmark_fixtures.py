@@ -516,15 +516,15 @@ def _zero(qid, answer, response, expected, images=True):
 def zerobench_cases() -> list[Case]:
     return [
         _zero("1_1", "5", "so \\boxed{5}", True, [png_base64("left"), png_base64("right")]),  # two images
-        _zero("1_2", "3", "I count {13}", True),  # official substring rule: lenient
-        _zero("2_1", "red", "<answer>red</answer>", False),  # no braces, no answer
+        _zero("1_2", "3", "I count {13}", False),  # the README rule is an exact match: no containment
+        _zero("2_1", "red", "<answer>red</answer>", True),  # no braces: the <answer> tag is read (a deviation)
         _zero("2_2", "Red", "the answer is {RED}", True),
-        _zero("3_1", "1/2", "\\boxed{\\frac{1}{2}}", False),  # last non-greedy {…} is "2"
+        _zero("3_1", "1/2", "\\boxed{\\frac{1}{2}}", False),  # read whole (not the README's "2"); not "1/2"
         _zero("3_2", "42", "{41} then {42}", True),
         _zero("4_1", "42", "{42} no wait {41}", False),
         _zero("4_2", "3, 5", "{3, 5}", True),
         _zero("5_1", "cat", "", False),
-        _zero("5_2", "7", "{ 7 }", True),
+        _zero("5_2", "7", "{ 7 }", True),  # trimmed (a deviation: the README compares " 7 ")
     ]
 
 

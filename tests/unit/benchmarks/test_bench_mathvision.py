@@ -21,7 +21,7 @@ def test_each_verdict(scored):
     _, prompts, verdicts, cases = scored
     assert [v.correct for v in verdicts] == [expected for _, _, expected in cases]
     rules = [p.meta["verifier"] for p in prompts]
-    assert rules == ["choice"] * 3 + ["numeric"] * 4 + ["math"] * 2 + ["numeric", "choice", "numeric"]
+    assert rules == ["mathvision_rule"] * 12
     assert "<image1>" not in prompts[0].question and "E. 5" in prompts[0].question
 
 

@@ -29,9 +29,11 @@ def test_rules_and_extracted_answers(scored):
     _, prompts, verdicts, _ = scored
     by_id = {p.id: (p, v) for p, v in zip(prompts, verdicts)}
     prompt, verdict = by_id["mathvista/1"]
-    assert prompt.meta["verifier"] == "choice" and verdict.extracted == "B" and verdict.rule == "answer_tag"
-    assert by_id["mathvista/6"][0].meta["verify_options"] == {"precision": 1}
-    assert by_id["mathvista/4"][1].rule == "boxed"
+    assert prompt.meta["verifier"] == "mathvista_rule" and verdict.extracted == "35°"
+    assert verdict.rule == "ours:answer_tag"  # the official rule path would have its LLM extract "B"
+    options = {"question_type": "free_form", "answer_type": "float", "precision": 1}
+    assert by_id["mathvista/6"][0].meta["verify_options"] == options
+    assert by_id["mathvista/4"][1].rule == "ours:boxed"
     assert by_id["mathvista/12"][1].reason == "no answer found"
     assert "Choices:\nA. 145°\nB. 35°" in prompt.question and prompt.question.rstrip().endswith("(or \\boxed{LETTER}).")
     assert "(Unit: cm)" in by_id["mathvista/11"][0].question

@@ -21,7 +21,8 @@ def scored(tmp_path):
 def test_each_verdict(scored):
     _, prompts, verdicts, cases = scored
     assert [v.correct for v in verdicts] == [expected for _, _, expected in cases]
-    assert verdicts[1].extracted == "B" and verdicts[8].rule == "last_line"
+    assert verdicts[1].extracted == "B" and verdicts[1].rule == "official:can_infer_text"
+    assert verdicts[8].rule == "official:can_infer_option"
 
 
 def test_options_are_parsed_out_of_the_question():

@@ -1,4 +1,4 @@
-"""ZeroBench: the official last-{…} substring rule (lenient on purpose), multi-image rows, pass@k and all@k."""
+"""ZeroBench: the README's exact match of the last {…}, multi-image rows, pass@k and all@k."""
 
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ def scored(tmp_path):
 def test_each_verdict(scored):
     _, prompts, verdicts, cases = scored
     assert [v.correct for v in verdicts] == [expected for _, _, expected in cases]
-    assert verdicts[4].extracted == "2" and verdicts[2].reason == "no answer found"
+    assert verdicts[4].extracted == "\\frac{1}{2}" and verdicts[8].reason == "no answer found"
+    assert [v.rule for v in verdicts[1:3]] == ["official:last_braces", "ours:answer_tag"]
     assert prompts[0].image.size == (128, 48)  # two images side by side
     assert prompts[0].question.endswith("For example \\boxed{42}.")
 
 
 def test_the_verifier_is_registered_for_everyone():
-    assert verify("x {Paris}", "paris", verifier="zerobench_braces").correct
+    assert verify("x {Paris}", "paris", verifier="zerobench_exact").correct
+    assert not verify("I count {13}", "3", verifier="zerobench_exact").correct
+    assert verify("I count {13}", "3", verifier="zerobench_braces").correct  # VLMEvalKit's containment, opt-in
 
 
 def test_accuracy_pass_at_k_and_all_at_k(scored):
@@ -38,6 +41,6 @@ def test_accuracy_pass_at_k_and_all_at_k(scored):
     paired = [v for pair in zip(verdicts, second) for v in pair]
     scores = bench.aggregate(doubled, paired)
     assert scores["k"] == 2
-    assert scores["pass@k"] == pytest.approx(7 / 10)  # item 3 right in sample 2
-    assert scores["all@k"] == pytest.approx(6 / 10)
-    assert scores["accuracy"] == pytest.approx(13 / 20)
+    assert scores["pass@k"] == pytest.approx(6 / 10)  # item 3 right in sample 1 only
+    assert scores["all@k"] == pytest.approx(5 / 10)
+    assert scores["accuracy"] == pytest.approx(11 / 20)

@@ -1,4 +1,4 @@
-"""The optional LLM judge (benchmarks/common/judge/) against a real OpenAI-compatible HTTP server on 127.0.0.1.
+"""The optional LLM judge (npo_bench/judge/) against a real OpenAI-compatible HTTP server on 127.0.0.1.
 
 The server records every request and answers from its content: extraction requests get the response's
 ``<answer>``/``\\boxed{}`` content (or a scripted reply), judgement requests ``0`` unless scripted, MC requests ``Z``
@@ -26,13 +26,13 @@ from benchmark_fixtures import (
 )
 
 import npo_bench.evaluate
-import npo_bench.evaluate_cli
+import npo_bench.model_eval
+from npo_bench import judge as judge_module
 from npo_bench.benchmark import make_benchmark
 from npo_bench.cli import main
 from npo_bench.errors import UserError
 from npo_bench.host import get_host
-from npo_bench_benchmarks.common import judge as judge_module
-from npo_bench_benchmarks.common.judge import Judge, JudgeCache, JudgeConfig
+from npo_bench.judge import Judge, JudgeCache, JudgeConfig
 
 MODEL = "judge-test-model"
 WORDY = "There are 3 balls in the picture: 2 red and 1 blue."  # the rules read the last line: mismatch
@@ -245,7 +245,7 @@ def test_mc_fallback_is_asked_only_when_the_rules_find_no_letter(server, tmp_pat
     assert item.answer == gold
     bench.use_judge(_judge(server))
     ruled = bench.score(item, f"<answer>{gold}</answer>")
-    assert ruled.correct and ruled.rule == "answer_tag" and ruled.judge_output is None and server.requests == []
+    assert ruled.correct and ruled.rule == "ours:answer_tag" and ruled.judge_output is None and server.requests == []
     server.script = {"the one to pick": gold}
     verdict = bench.score(item, "It is clearly the one to pick, for sure.")
     (request,) = server.requests_of("choice")
@@ -348,7 +348,7 @@ def test_eval_results_json_records_the_judge_block(server, tmp_path, monkeypatch
     def scripted_sample(policy, prompts, n, *args, **kwargs):
         return [[SimpleNamespace(text=responses.get(p.id, "<answer>C</answer>"))] * n for p in prompts]
 
-    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy_for", lambda *args: object())
+    monkeypatch.setattr(npo_bench.model_eval, "load_policy_for", lambda *args: object())
     monkeypatch.setattr(npo_bench.evaluate, "sample", scripted_sample)
     out = tmp_path / "eval"
     args = ["eval", "--model", str(model), "--benchmarks", "mathvista,mathverse,synthetic", "--limit", "4"]

@@ -23,12 +23,12 @@ import pytest
 from benchmark_fixtures import mmstar_cases, mmstar_gain_responses, mmstar_text_only_responses, write_split
 
 import npo_bench.evaluate
-import npo_bench.evaluate_cli
+import npo_bench.model_eval
 from npo_bench.benchmark import make_benchmark
 from npo_bench.cli import main
 from npo_bench.errors import UserError
 from npo_bench.evaluate import EvalResult
-from npo_bench.evaluate_cli import benchmark_settings
+from npo_bench.model_eval import benchmark_settings
 
 CATEGORIES = {  # capability: (S_v, S_wv)
     "coarse perception": (1.0, 1 / 3),
@@ -168,7 +168,7 @@ def test_eval_option_reaches_the_benchmark(data, tmp_path, monkeypatch, capsys):
         images.update({p.id: p.image for p in prompts})
         return [[SimpleNamespace(text=by_id[p.id])] * n for p in prompts]
 
-    monkeypatch.setattr(npo_bench.evaluate_cli, "load_policy_for", lambda *args: object())
+    monkeypatch.setattr(npo_bench.model_eval, "load_policy_for", lambda *args: object())
     monkeypatch.setattr(npo_bench.evaluate, "sample", scripted_sample)
     out = tmp_path / "eval"
     args = ["eval", "--model", str(model), "--benchmarks", "mmstar", "--data", f"mmstar={data}", "--out", str(out)]

@@ -35,8 +35,7 @@ from npo_bench.verify.safety import MAX_ANSWER_CHARS, MAX_RESPONSE_CHARS, refusa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import benchmark_fixtures as fx  # noqa: E402
 
-from npo_bench_benchmarks.mathverse.rules import rule_for as mathverse_rule  # noqa: E402
-from npo_bench_benchmarks.mathvision.rules import rule_for as mathvision_rule  # noqa: E402
+from npo_bench_benchmarks.common.answers import reduce_to_value  # noqa: E402
 
 
 @contextmanager
@@ -89,15 +88,15 @@ def _assert_agree(items: list[tuple[str, object, dict]], at_least: int) -> None:
 
 # ---- the existing tables and fixtures -----------------------------------------------------------------------------
 def _fixture_items() -> list[tuple[str, object, dict]]:
+    """The free-form MathVerse/MathVision fixture answers, as those benchmarks' rules hand them to the math
+    verifier (their gold reduced to its value; numeric golds too: the math path must agree on them as well)."""
     items = []
     for row, response, _ in fx.mathverse_cases():
-        verifier, options = mathverse_rule(row["question_type"])
-        if verifier == "math":
-            items.append((response, row["answer"], options))
+        if row["question_type"] == "free-form":
+            items.append((response, reduce_to_value(row["answer"]), {}))
     for row, response, _ in fx.mathvision_cases():
-        gold = row["answer"].upper() if row["options"] else row["answer"]
-        verifier, options = mathvision_rule(gold, row["options"])
-        items.append((response, gold, options))  # numeric golds too: the math path must agree on them as well
+        if not row["options"]:
+            items.append((response, reduce_to_value(row["answer"]), {}))
     return items
 
 

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from npo_bench.errors import UserError
-from npo_bench.types import Prompt
-from npo_bench.verify.verdict import NO_ANSWER, Verdict
-from npo_bench_benchmarks.common.judge.cache import JudgeCache, response_key
-from npo_bench_benchmarks.common.judge.client import SETUP_HINT, JudgeConfig, post_chat
-from npo_bench_benchmarks.common.judge.prompts import (
+from npo_bench.judge.cache import JudgeCache, response_key
+from npo_bench.judge.client import SETUP_HINT, JudgeConfig, post_chat
+from npo_bench.judge.prompts import (
     Message,
     allowed_letters,
     choice_messages,
@@ -28,6 +26,8 @@ from npo_bench_benchmarks.common.judge.prompts import (
     parse_judgement,
     quick_answer,
 )
+from npo_bench.types import Prompt
+from npo_bench.verify.verdict import NO_ANSWER, Verdict
 
 RuleScore = Callable[[str], Verdict]  # one item's deterministic scoring of a response text
 

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from npo_bench.errors import UserError
-from npo_bench_benchmarks.common.judge.prompts import Message, completion_text, request_body
+from npo_bench.judge.prompts import Message, completion_text, request_body
 
 SETUP_HINT = (
     "check --judge-url and --judge-model; a local judge: `vllm serve Qwen/Qwen2.5-7B-Instruct`, "

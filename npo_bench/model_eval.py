@@ -1,4 +1,7 @@
-"""``npo-bench eval``: resolve what ``--model`` names, evaluate it on benchmarks, write per-item JSON."""
+"""Evaluate a model on named benchmarks: resolve what ``--model`` names (a run, a checkpoint or a model directory),
+load each benchmark with its data, split and options, evaluate, write per-item JSON.
+
+The library behind ``npo-bench eval``, ``npo-bench compare``'s evaluations and the lm-eval integration."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from npo_bench.trainer.checkpoints import latest_checkpoint
 from npo_bench.types import Prompt
 
 if TYPE_CHECKING:
-    from npo_bench_benchmarks.common.judge import Judge, JudgeConfig
+    from npo_bench.judge import Judge, JudgeConfig
 
 
 def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]:
@@ -63,17 +66,17 @@ def pairs(flag: str, values: list[str]) -> dict[str, str]:
     return parsed
 
 
-def data_sources(data_dir: str | None, data: list[str]) -> dict[str, str]:
+def data_paths(data_dir: str | None, data: list[str]) -> dict[str, str]:
     """Per-benchmark data: ``--data NAME=PATH`` wins over ``--data-dir DIR`` (``DIR/<name>`` for every benchmark
     that reads data files, so a benchmark missing there is an error, never a silent download)."""
-    sources = pairs("--data", data)
+    paths = pairs("--data", data)
     if data_dir:
         if not Path(data_dir).is_dir():
             raise UserError(f"--data-dir {data_dir}: no such directory")
         for registration in get_host().registry("benchmark"):
             if _accepts(registration.load(), "data"):  # a missing DIR/<name> is reported when it is read
-                sources.setdefault(registration.name, str(Path(data_dir) / registration.name))
-    return sources
+                paths.setdefault(registration.name, str(Path(data_dir) / registration.name))
+    return paths
 
 
 def _accepts(cls: Any, option: str) -> bool:
@@ -145,7 +148,7 @@ def judge_config(
         return None
     if not model:
         raise UserError(f"--judge-url {url}: --judge-model is required (the model name the server serves)")
-    from npo_bench_benchmarks.common.judge import JudgeConfig
+    from npo_bench.judge import JudgeConfig
 
     return JudgeConfig(url=url, model=model, key_env=key_env or "OPENAI_API_KEY", cache_path=cache)
 
@@ -154,7 +157,7 @@ def attach_judge(config: JudgeConfig | None, benchmarks: list[Any]) -> Judge | N
     """Give every benchmark with a ``judge_protocol`` the judge; check the endpoint once if any will use it."""
     if config is None:
         return None
-    from npo_bench_benchmarks.common.judge import Judge
+    from npo_bench.judge import Judge
 
     judge = Judge(config)
     sessions = [benchmark.use_judge(judge) for benchmark in benchmarks if hasattr(benchmark, "use_judge")]

@@ -24,12 +24,13 @@ Layout (pure logic apart from I/O):
 - :mod:`.cache`: :class:`JudgeCache` (memory + jsonl) and :func:`response_key`;
 - :mod:`.protocols`: :class:`Judge`, :class:`JudgeSession`, :class:`JudgedVerdict` and the protocol functions.
 
-Every public name stays importable from this package.
+Every public name stays importable from this package. The judge is core machinery (``npo-bench eval --judge-url``);
+benchmarks choose a protocol by name (``judge_protocol``).
 """
 
-from npo_bench_benchmarks.common.judge.cache import JudgeCache, response_key
-from npo_bench_benchmarks.common.judge.client import SETUP_HINT, JudgeConfig, judge_error, post_chat
-from npo_bench_benchmarks.common.judge.prompts import (
+from npo_bench.judge.cache import JudgeCache, response_key
+from npo_bench.judge.client import SETUP_HINT, JudgeConfig, judge_error, post_chat
+from npo_bench.judge.prompts import (
     CHOICE_INSTRUCTION,
     EXTRACTION_DEMOS,
     EXTRACTION_INSTRUCTION,
@@ -50,7 +51,7 @@ from npo_bench_benchmarks.common.judge.prompts import (
     quick_answer,
     request_body,
 )
-from npo_bench_benchmarks.common.judge.protocols import (
+from npo_bench.judge.protocols import (
     PROTOCOLS,
     Judge,
     JudgedVerdict,
