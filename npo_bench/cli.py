@@ -41,7 +41,7 @@ def _method_names() -> list[str]:
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("configuration")
-    group.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
+    group.add_argument("--preset", help="built-in preset (tiny-cpu, micro, …) [tiny-cpu]")
     group.add_argument("--method", help=f"method preset layered over the preset ({', '.join(_method_names())})")
     group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset and method")
     group.add_argument(
@@ -101,7 +101,8 @@ def _add_judge_options(parser: argparse.ArgumentParser) -> None:
 def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
     from npo_bench.config import resolve
 
-    return resolve(args.preset, args.config, args.overrides, extra, method=getattr(args, "method", None))
+    preset = args.preset or "tiny-cpu"
+    return resolve(preset, args.config, args.overrides, extra, method=getattr(args, "method", None))
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from npo_bench.trainer.loop import Run, create_run
 
     if args.resume:
-        run = RunDir.open(Path(args.resume))
+        _refuse_config_flags_on_resume(args)
+        run = RunDir.open(Path(args.resume), lock=True)  # one writer: fail now if another process holds it
         config = from_dict(run.resolved_config(), where=str(run.path / "config.yaml"))
     else:
         extra: dict[str, Any] = {}
@@ -124,11 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra.setdefault("source", {}).setdefault("options", {})["auto"] = True
         if args.seed is not None:
             extra["seed"] = args.seed
-        if args.name:
+        if args.name is not None:
             extra["name"] = args.name
         if args.steps is not None:
             extra.setdefault("trainer", {})["steps"] = args.steps
-        if args.runs_dir:
+        if args.runs_dir is not None:
             extra["runs_dir"] = args.runs_dir
         if args.backend:
             extra["backend"] = args.backend
@@ -136,15 +138,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_inputs(config)
         if args.dry_run:
             return _dry_run(config)
-        passed = {"preset": args.preset, "config": args.config, "overrides": args.overrides, "flags": extra}
-        run = create_run(config, passed)
+        passed = {"preset": args.preset or "tiny-cpu", "config": args.config, "overrides": args.overrides}
+        run = create_run(config, {**passed, "flags": extra})
         print(f"run directory: {run.path}", file=sys.stderr)  # known before any work, in case it gets killed
     launch = getattr(_backend_class(config), "launch", None)  # a backend that drives its own cluster (openrlhf)
     try:
         final = launch(config, run, bool(args.resume)) if launch else Run(config, run).execute(resume=bool(args.resume))
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
+        if run.path.exists():
+            print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
+        else:
+            print(f"\ninterrupted before the first checkpoint; {run.path} was removed", file=sys.stderr)
         return 130
+    except UserError as exc:  # mid-run (a plugin fault, a full disk, …): say how to go on
+        _add_resume_hint(exc, run.path)
+        raise
     _print_scores(final)
     print(f"run directory: {run.path}")
     return 0
@@ -167,33 +175,33 @@ def _dry_run(config: Any) -> int:
     return 0
 
 
+RESUME_CONFLICTS = ("preset", "method", "config", "source", "auto", "seed", "name", "steps", "runs_dir", "overrides")
+
+
+def _refuse_config_flags_on_resume(args: argparse.Namespace) -> None:
+    """A resumed run keeps its own config (else it would not continue identically): config flags are an error."""
+    given = [name for name in RESUME_CONFLICTS if getattr(args, name, None) not in (None, False, [])]
+    if given:
+        flags = ", ".join("--set" if name == "overrides" else "--" + name.replace("_", "-") for name in given)
+        raise UserError(
+            f"{flags} cannot be combined with --resume: a resumed run keeps the config in {args.resume}/config.yaml",
+            hint="start a new run to change settings",
+        )
+
+
+def _add_resume_hint(exc: UserError, run_path: Path) -> None:
+    from npo_bench.trainer.checkpoints import resume_candidates
+
+    if run_path.exists() and resume_candidates(run_path / "checkpoints")[0]:
+        resume = f"the run stopped; once fixed, continue it with: npo-bench run --resume {run_path}"
+        exc.hint = f"{exc.hint}; {resume}" if exc.hint and "--resume" not in exc.hint else (exc.hint or resume)
+
+
 def _check_inputs(config: Any) -> None:
-    """Fail before any work (and before a run directory exists) on a missing plugin, option or model directory."""
-    from npo_bench.host import get_host
+    """Fail before any work (and before a run directory exists): see :mod:`npo_bench.preflight`."""
+    from npo_bench.preflight import check_run_inputs
 
-    if config.model.path and not Path(config.model.path).exists():
-        raise UserError(
-            f"model directory {config.model.path} does not exist", hint="set model.path to a local HF model directory"
-        )
-
-    host = get_host()
-    source = host.get("source", config.source.name).load()
-    known = getattr(source, "options", None)
-    unknown = sorted(set(config.source.options) - set(known)) if known is not None else []
-    if unknown:
-        raise UserError(
-            f"source {config.source.name!r} has no option(s) {unknown}",
-            hint=f"known: {', '.join(sorted(known)) or 'none'}"
-            + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
-        )
-    validate = getattr(source, "validate_options", None)  # optional: a source's own up-front checks
-    if validate is not None:
-        validate(dict(config.source.options))
-    backend = host.get("backend", config.backend).load()
-    validate_backend = getattr(backend, "validate_options", None)  # optional: a backend's own up-front checks
-    if validate_backend is not None:
-        validate_backend(config)
-    host.get("benchmark", config.task.benchmark)
+    check_run_inputs(config)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
@@ -296,14 +304,16 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    """List guidance sources: a one-line description and every option with its default and meaning."""
+    """List guidance sources: a one-line description and every option with its default, meaning and limits."""
     from npo_bench.host import get_host
+    from npo_bench.options import describe_limits
 
     for registration in get_host().registry("source"):
         source = registration.load()
         print(f"{registration.name}  ({registration.plugin}): {registration.summary}")
-        for option, (default, meaning) in sorted(getattr(source, "options", {}).items()):
-            print(f"    {option:18s} {json.dumps(default):28s} {meaning}")
+        for option, spec in sorted(getattr(source, "options", {}).items()):
+            default, meaning = spec
+            print(f"    {option:18s} {json.dumps(default):28s} {meaning}{describe_limits(spec)}")
     return 0
 
 
@@ -506,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

@@ -43,6 +43,20 @@ def text(row: Mapping[str, Any], field: str, where: str) -> str:
     return str(value).strip()
 
 
+def whole_number(row: Mapping[str, Any], field: str, where: str, low: int, high: int) -> int | None:
+    """An optional whole number in ``[low, high]`` (None when absent): ``"2"`` and ``2.0`` count, ``"inf"`` does not."""
+    value = optional(row, field)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise bad_row(where, field, f"{value!r} is not a number") from None
+    if not math.isfinite(number) or not number.is_integer() or not low <= number <= high:
+        raise bad_row(where, field, f"{value!r} is not a whole number from {low} to {high}")
+    return int(number)
+
+
 def string_list(value: Any, where: str, field: str) -> list[str]:
     """A list field that may arrive as a list, a JSON/Python list literal (MMMU's ``options``) or ``None``."""
     if is_missing(value):

@@ -7,7 +7,8 @@ backends); source state, RNG and log line counts are the controller's.
 
 - ``save(tag)``: every rank writes its DeepSpeed shard under ``checkpoints/<tag>/deepspeed/<tag>`` (never rotated)
   and rank 0 a loadable HF model in ``checkpoints/<tag>``; the controller adds ``trainer_state.pt`` (the embedded
-  backend's format) and points ``latest.json`` at it, so ``compare``/``analyze``/``eval`` read both backends alike.
+  backend's format and manifest, :func:`npo_bench.trainer.checkpoints.write_checkpoint`) and points ``latest.json``
+  at it, so ``compare``/``analyze``/``eval`` read both backends alike.
 - ``restore(ref)``: every rank loads the tag, the weights are pushed to the engines, the step (= data cursor) and the
   controller RNG come back; the source keeps its memory.
 - ``backend_options.check_restores``: every save records a fingerprint — a SHA-256 of the actor's full weights and the
@@ -20,17 +21,16 @@ backends); source state, RNG and log line counts are the controller's.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ray
 import torch
 
 from npo_bench.host import get_host
-from npo_bench.runs import atomic_write_json
 from npo_bench.trainer import checkpoints
 from npo_bench.types import CheckpointRef, Prompt, StepEnd, Trajectory
 from npo_bench_plugins.openrlhf import adapter
@@ -45,6 +45,8 @@ STATUS_METRICS = {
     "actor_grad_norm": "policy/grad_norm",
     "actor_lr": "policy/lr",
 }
+# what trainer_state.pt must hold here (the optimizer lives in the DeepSpeed shards, not in the trainer state)
+STATE_KEYS = ("step", "rng", "source", "metrics_lines", "events_lines")
 
 
 class OpenRLHFControl:
@@ -67,27 +69,19 @@ class OpenRLHFControl:
         return self._step
 
     def save(self, tag: str) -> CheckpointRef:
-        folder = self.run.checkpoints
-        final, staging = folder / tag, folder / f".{tag}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
         state = self._trainer_state()
         if self.check_restores:
             state["fingerprint"] = self.fingerprint()
-        self._on_actors("save_tagged", folder=str(staging / "deepspeed"), tag=tag, client_states={"step": self._step})
-        torch.save(state, staging / checkpoints.STATE_FILE)
-        if final.exists():
-            trash = folder / f".{tag}.old"
-            shutil.rmtree(trash, ignore_errors=True)
-            final.rename(trash)
-            staging.rename(final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            staging.rename(final)
-        atomic_write_json(folder / checkpoints.LATEST, {"tag": tag, "step": self._step})
-        return CheckpointRef(step=self._step, tag=tag, path=final)
+
+        def write_deepspeed(staging: Path) -> None:  # every rank writes its shard (a shared file system on a cluster)
+            self._on_actors(
+                "save_tagged", folder=str(staging / "deepspeed"), tag=tag, client_states={"step": self._step}
+            )
+
+        return checkpoints.write_checkpoint(self.run.checkpoints, tag, state, write_deepspeed)
 
     def restore(self, ref: CheckpointRef) -> None:
-        state = checkpoints.load_trainer_state(ref)
+        state = checkpoints.load_trainer_state(ref, STATE_KEYS)
         ahead = self.fingerprint() if self.check_restores and "fingerprint" in state else None
         self._on_actors("load_tagged", folder=str(ref.path / "deepspeed"), tag=ref.tag)
         self.trainer.push_weights_to_engines()
@@ -98,7 +92,7 @@ class OpenRLHFControl:
 
     def resume(self, ref: CheckpointRef) -> None:
         self.restore(ref)
-        state = checkpoints.load_trainer_state(ref)
+        state = checkpoints.load_trainer_state(ref, STATE_KEYS)
         self.updates = int(state.get("updates", state["step"]))
         self.trained_through = int(state.get("trained_through", state["step"]))
         if self.source is not None:
@@ -268,7 +262,7 @@ class OpenRLHFControl:
         self._on_actors("load_hf_weights", folder=str(checkpoint.path))
         self.trainer.push_weights_to_engines()
         if before is not None:
-            saved = checkpoints.load_trainer_state(checkpoint).get("fingerprint")
+            saved = checkpoints.load_trainer_state(checkpoint, STATE_KEYS).get("fingerprint")
             if saved is not None and self._on_actors("weights_digest")[0] != saved["weights_sha256"]:
                 raise RuntimeError(f"the weights loaded from {checkpoint.path} do not hash to its fingerprint")
         try:
