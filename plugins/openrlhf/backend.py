@@ -80,12 +80,26 @@ class OpenRLHFBackend:
 
     @classmethod
     def launch(cls, config: RunConfig, run: Any, resume: bool) -> dict[str, float]:
-        """Run the job to the end (blocks); returns the final evaluation's scores."""
+        """Run the job to the end (blocks), holding the run's lock throughout; returns the final evaluation's scores.
+        Resuming a finished run reports its final evaluation and starts nothing (as the embedded backend does)."""
+        from npo_bench.trainer import checkpoints
+        from npo_bench.trainer.resume import finished_scores, writing
+
         opts = resolve_options(config.backend_options)
-        cpu = opts["device"] == "cpu"
-        missing = availability.missing(need_vllm=not cpu)
+        missing = availability.missing(need_vllm=opts["device"] != "cpu")
         if missing:
             raise UserError(f"backend 'openrlhf' is unavailable here: {'; '.join(missing)}")
+        with writing(run, resume):  # a new run that fails before its first checkpoint is removed
+            if resume:
+                candidates, _ = checkpoints.resume_candidates(run.checkpoints)
+                done = finished_scores(run, config.trainer.steps, candidates[0].step) if candidates else None
+                if done is not None:
+                    print(f"{run.path} is already finished (step {candidates[0].step}): nothing to do", file=sys.stderr)
+                    return done
+            return cls._run_job(config, run, resume, cpu=opts["device"] == "cpu", opts=opts)
+
+    @classmethod
+    def _run_job(cls, config: RunConfig, run: Any, resume: bool, cpu: bool, opts: dict[str, Any]) -> dict[str, float]:
         from npo_bench.trainer.warmup import base_model_dir
         from npo_bench_plugins.openrlhf.job import export_prompts
 

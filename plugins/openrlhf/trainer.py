@@ -9,6 +9,7 @@ experience → push to the actor group → ``ppo_train`` → broadcast to vLLM) 
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +23,12 @@ from openrlhf.utils.vlm_utils import process_prompt_with_images
 
 from npo_bench.config import to_dict
 from npo_bench.evaluate import score_responses
+from npo_bench.guarded import guard_source
 from npo_bench.host import get_host
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
+from npo_bench.trainer.resume import resume_from
 from npo_bench.types import Prompt, RunEnd, RunStart
 from npo_bench_plugins.openrlhf.control import OpenRLHFControl
 from npo_bench_plugins.openrlhf.experience import GuidedExperienceMaker
@@ -71,12 +74,11 @@ class GuidedPPOTrainerBase(PPOTrainer.__ray_actor_class__):
     def fit(self, global_step: int = 0) -> dict[str, float]:
         config = self.job.config
         ctl = OpenRLHFControl(self)
-        host = get_host()
-        ctl.attach_source(host.get("source", config.source.name).load()())
+        source = get_host().get("source", config.source.name)
+        ctl.attach_source(guard_source(source.load()(), source))  # a source's faults name it and its plugin
         test = self.job.test_prompts
-        ref = checkpoints.latest_checkpoint(self.run.checkpoints) if self.job.resume else None
-        if ref is not None:
-            ctl.resume(ref)
+        # the embedded backend's resume rules: newest intact checkpoint (and say so), never restart over metrics
+        ref = resume_from(ctl, self.run, lambda line: print(line, file=sys.stderr)) if self.job.resume else None
         ctl.notify("on_run_start", RunStart(self.run.path, to_dict(config), ctl.step, ref is not None))
         try:
             result = self._run(ctl, test, fresh=ref is None)

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from npo_bench.cli import main
+from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
 from npo_bench_plugins.openrlhf.job import Job
 
@@ -49,7 +50,7 @@ def rows(run: Path, name: str) -> list[dict]:
 
 
 def state(run: Path, tag: str) -> dict:
-    return torch.load(run / "checkpoints" / tag / "trainer_state.pt", weights_only=False)
+    return torch.load(run / "checkpoints" / tag / "trainer_state.pt", weights_only=True)  # plain data only
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,14 @@ def test_checkpoints_carry_step_data_cursor_and_source_state(npo_run):
     shards = sorted(p.name for p in (npo_run / "checkpoints" / "npo-anchor-000001" / "deepspeed").iterdir())
     assert "npo-anchor-000001" in shards  # DeepSpeed's tag folder, never rotated away
     assert list((npo_run / "eval").glob("*.json"))
+    assert checkpoints.check_intact(npo_run / "checkpoints" / "npo-anchor-000001") is None  # manifest lists shards
+
+
+def test_resuming_a_finished_run_reports_its_final_evaluation_and_starts_nothing(npo_run, capsys):
+    before = (npo_run / "metrics.jsonl").read_text()
+    assert main(["run", "--resume", str(npo_run)]) == 0
+    assert "already finished (step 3)" in capsys.readouterr().err
+    assert (npo_run / "metrics.jsonl").read_text() == before  # no duplicate final evaluation
 
 
 AUTO_STEPS = 8
