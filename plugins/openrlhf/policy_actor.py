@@ -9,8 +9,11 @@ weight-sync group a second time).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +94,11 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
         self.strategy.save_model(self.actor, self.tokenizer, str(Path(folder).parent))
 
     def load_tagged(self, folder: str, tag: str) -> dict:
-        _, states = self.strategy.load_ckpt(self.actor.model, folder, tag=tag)
+        """Load DeepSpeed's state of ``tag``. DeepSpeed reads its files with ``torch.load(weights_only=False)``;
+        a run directory is untrusted input (docs/run-directories.md), so every ``torch.load`` of the call is forced
+        to ``weights_only=True``: a crafted shard is refused, never executed."""
+        with forced_weights_only():
+            _, states = self.strategy.load_ckpt(self.actor.model, folder, tag=tag)
         return states
 
     def stash_weights(self) -> None:
@@ -168,3 +175,18 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
 
 
 GuidedPolicyModelActor = ray.remote(num_gpus=1)(GuidedPolicyModelActorBase)
+
+
+@contextlib.contextmanager
+def forced_weights_only() -> Iterator[None]:
+    """Every ``torch.load`` inside is ``weights_only=True``, whatever its caller passed (torch reads
+    ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` at each call)."""
+    saved = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"]
+        else:
+            os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = saved
