@@ -132,13 +132,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra.setdefault("trainer", {})["steps"] = args.steps
         if args.runs_dir is not None:
             extra["runs_dir"] = args.runs_dir
+        if args.backend:
+            extra["backend"] = args.backend
         config = _resolve(args, extra)
         _check_inputs(config)
+        if args.dry_run:
+            return _dry_run(config)
         passed = {"preset": args.preset or "tiny-cpu", "config": args.config, "overrides": args.overrides}
         run = create_run(config, {**passed, "flags": extra})
         print(f"run directory: {run.path}", file=sys.stderr)  # known before any work, in case it gets killed
+    launch = getattr(_backend_class(config), "launch", None)  # a backend that drives its own cluster (openrlhf)
     try:
-        final = Run(config, run).execute(resume=bool(args.resume))
+        final = launch(config, run, bool(args.resume)) if launch else Run(config, run).execute(resume=bool(args.resume))
     except KeyboardInterrupt:
         if run.path.exists():
             print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
@@ -150,6 +155,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     _print_scores(final)
     print(f"run directory: {run.path}")
+    return 0
+
+
+def _backend_class(config: Any) -> Any:
+    from npo_bench.host import get_host
+
+    return get_host().get("backend", config.backend).load()
+
+
+def _dry_run(config: Any) -> int:
+    """Print what a run would do without starting anything: the backend's own plan, else the resolved config."""
+    import yaml
+
+    from npo_bench.config import to_dict
+
+    plan = getattr(_backend_class(config), "dry_run", None)
+    print(plan(config) if plan else yaml.safe_dump(to_dict(config), sort_keys=False), end="")
     return 0
 
 
@@ -270,10 +292,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    backends = {f"backend:{r.name}": r.summary for r in get_host().registry("backend")}
     for row in rows:
         version = f" {row['version']}" if row["version"] else ""
         print(f"{row['name']}{version}: {', '.join(row['registers']) or '(no registrations)'}")
         print(f"    hooks: {', '.join(row['hooks'])}")
+        for registered in row["registers"]:
+            if registered in backends:  # a backend says what it is and whether it can run here
+                print(f"    {registered}: {backends[registered]}")
     return 0
 
 
@@ -383,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="run directory name (default: PRESET-SOURCE-seedN-TIMESTAMP)")
     run.add_argument("--runs-dir", help="parent folder of run directories [runs]")
     run.add_argument("--resume", metavar="RUN", help="continue the run directory RUN from its newest checkpoint")
+    run.add_argument("--backend", help="training backend: embedded (default) | openrlhf (config key `backend`)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what would run (openrlhf: its flags, the Ray job); start nothing"
+    )
     run.set_defaults(handler=cmd_run)
 
     warm = sub.add_parser("warmup", help=cmd_warmup.__doc__, description=cmd_warmup.__doc__)

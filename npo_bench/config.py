@@ -218,7 +218,10 @@ class RunConfig:
     seed: int = _f(0, "seed of the RL run (sampling, data order)", ge=0)
     runs_dir: str = _f("runs", "where run directories are created")
     cache_dir: str | None = _f(None, "cache for warm-up checkpoints (empty = $NPO_BENCH_CACHE or ~/.cache/npo-bench)")
-    backend: str = _f("embedded", "training backend plugin")
+    backend: str = _f("embedded", "training backend plugin (embedded | openrlhf)")
+    backend_options: dict[str, Any] = _f(
+        {}, "options of the training backend (openrlhf: cluster shape, engines, pass-through flags; docs/backends.md)"
+    )
     verifier: str = _f(
         "auto",
         "verifier for rewards and scoring: auto only — every benchmark item names the verifier that scores it "

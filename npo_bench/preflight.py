@@ -24,7 +24,10 @@ from npo_bench.policy.model_dir import check_model_dir
 def check_run_inputs(config: RunConfig) -> None:
     """Fail before any work (and before a run directory exists) on anything a run would trip over later."""
     host = get_host()
-    host.get("backend", config.backend).load()
+    backend = host.get("backend", config.backend).load()
+    validate_backend = getattr(backend, "validate_options", None)  # optional: a backend's own up-front checks
+    if validate_backend is not None:
+        validate_backend(config)
     check_source(config.source.name, config.source.options)
     check_benchmark(config.task.benchmark, config.task.options, config.task.train_split, config.task.seed, "task")
     check_benchmark(config.task.benchmark, config.task.options, config.task.test_split, config.task.seed, "task")

@@ -94,7 +94,21 @@ def check_plain_state(trainer_state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(folder: Path, tag: str, model: Any, processor: Any, trainer_state: dict[str, Any]) -> CheckpointRef:
-    """Write ``folder/tag`` atomically and point ``latest.json`` at it.
+    """Write ``folder/tag`` (HF model and processor files, the trainer state) atomically: :func:`write_checkpoint`."""
+
+    def write_model(staging: Path) -> None:
+        model.save_pretrained(staging)
+        if processor is not None:
+            processor.save_pretrained(staging)
+
+    return write_checkpoint(folder, tag, trainer_state, write_model)
+
+
+def write_checkpoint(
+    folder: Path, tag: str, trainer_state: dict[str, Any], write_payload: Callable[[Path], None]
+) -> CheckpointRef:
+    """Write ``folder/tag`` atomically — ``write_payload(staging)`` puts the weights (and whatever else a backend keeps)
+    into the staging folder, then the trainer state and the manifest follow — and point ``latest.json`` at it.
 
     Nothing is written if the state is not plain data; a write that fails (disk full, permissions) removes its
     partial folder and raises a UserError saying that the previous checkpoint is intact and how to resume.
@@ -107,11 +121,10 @@ def save_checkpoint(folder: Path, tag: str, model: Any, processor: Any, trainer_
         folder.mkdir(parents=True, exist_ok=True)
         seq = _next_seq(folder)
         shutil.rmtree(staging, ignore_errors=True)
-        model.save_pretrained(staging)
-        if processor is not None:
-            processor.save_pretrained(staging)
+        staging.mkdir()
+        write_payload(staging)
         torch.save(trainer_state, staging / STATE_FILE)
-        files = {p.name: p.stat().st_size for p in sorted(staging.iterdir()) if p.is_file()}
+        files = {p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
         manifest = {"format": MANIFEST_FORMAT, "tag": tag, "step": step, "seq": seq, "files": files}
         atomic_write_json(staging / MANIFEST, manifest)
         if final.exists():  # re-saving a tag (a replayed segment): swap, then drop the old one
@@ -144,14 +157,14 @@ def _next_seq(folder: Path) -> int:
 # ---- loading --------------------------------------------------------------------------------------------------
 
 
-def load_trainer_state(ref: CheckpointRef) -> dict[str, Any]:
-    """The trainer state of ``ref``, read without executing anything (``weights_only=True``)."""
+def load_trainer_state(ref: CheckpointRef, required: tuple[str, ...] = REQUIRED_STATE) -> dict[str, Any]:
+    """The trainer state of ``ref``, read without executing anything (``weights_only=True``), holding ``required``."""
     path = ref.path / STATE_FILE
     if not path.is_file():
         raise CorruptCheckpoint(f"checkpoint {ref.path} is incomplete: {STATE_FILE} is missing")
     state = safe_torch_load(path)
-    if not isinstance(state, dict) or any(key not in state for key in REQUIRED_STATE):
-        missing = [k for k in REQUIRED_STATE if not isinstance(state, dict) or k not in state]
+    if not isinstance(state, dict) or any(key not in state for key in required):
+        missing = [k for k in required if not isinstance(state, dict) or k not in state]
         raise CorruptCheckpoint(f"checkpoint {path} is corrupt: no {', '.join(missing)} in the trainer state")
     return state
 
