@@ -34,9 +34,10 @@ def check_run_inputs(config: RunConfig) -> None:
     if config.warmup.enabled:
         options = {**config.task.options, **config.warmup.options}
         check_benchmark(config.task.benchmark, options, config.warmup.split, config.task.seed, "warmup")
-    check_device(config.model.device, config.model.attn_implementation)
-    if config.model.path:
-        check_model_dir(Path(config.model.path))
+    if getattr(backend, "trains_in_this_process", True):  # a cluster backend's device and model are its nodes'
+        check_device(config.model.device, config.model.attn_implementation)
+        if config.model.path:
+            check_model_dir(Path(config.model.path))
 
 
 def check_source(name: str, options: Mapping[str, Any]) -> dict[str, Any]:

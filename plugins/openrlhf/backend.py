@@ -33,6 +33,10 @@ AGENT_FILE = Path(__file__).with_name("agent.py")
 class OpenRLHFBackend:
     """OpenRLHF 0.11.2 on Ray: vLLM rollouts, DeepSpeed actor, npo-bench's guidance, rewards and run directory."""
 
+    # the actors train on the cluster's nodes: model.device and model.path are theirs, not the launching machine's
+    # (a head node without a GPU, a --dry-run on a laptop); the preflight leaves those checks to them
+    trains_in_this_process = False
+
     @staticmethod
     def validate_options(config: RunConfig) -> dict[str, Any]:
         opts = resolve_options(config.backend_options)
@@ -86,10 +90,10 @@ class OpenRLHFBackend:
         from npo_bench.trainer.resume import finished_scores, writing
 
         opts = resolve_options(config.backend_options)
-        missing = availability.missing(need_vllm=opts["device"] != "cpu")
-        if missing:
-            raise UserError(f"backend 'openrlhf' is unavailable here: {'; '.join(missing)}")
         with writing(run, resume):  # a new run that fails before its first checkpoint is removed
+            missing = availability.missing(need_vllm=opts["device"] != "cpu")
+            if missing:
+                raise UserError(f"backend 'openrlhf' is unavailable here: {'; '.join(missing)}")
             if resume:
                 candidates, _ = checkpoints.resume_candidates(run.checkpoints)
                 done = finished_scores(run, config.trainer.steps, candidates[0].step) if candidates else None
