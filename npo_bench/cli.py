@@ -175,7 +175,20 @@ def _dry_run(config: Any) -> int:
     return 0
 
 
-RESUME_CONFLICTS = ("preset", "method", "config", "source", "auto", "seed", "name", "steps", "runs_dir", "overrides")
+RESUME_CONFLICTS = (
+    "preset",
+    "method",
+    "config",
+    "source",
+    "auto",
+    "seed",
+    "name",
+    "steps",
+    "runs_dir",
+    "overrides",
+    "backend",
+    "dry_run",
+)
 
 
 def _refuse_config_flags_on_resume(args: argparse.Namespace) -> None:

@@ -18,7 +18,8 @@ from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
 from npo_bench.policy.loading import load_policy_for
 from npo_bench.progress import RunProgress
-from npo_bench.runs import RunDir, atomic_write_json, writer_lock
+from npo_bench.runlock import writer_lock
+from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer.checkpoints import latest_checkpoint
 from npo_bench.types import Prompt
 

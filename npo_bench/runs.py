@@ -20,7 +20,6 @@ is one folder name: it cannot be empty, ``.``/``..``, hold a path separator, or 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -32,7 +31,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -40,9 +38,9 @@ from typing import Any
 import yaml
 
 from npo_bench.errors import UserError
+from npo_bench.runlock import RunLock
 
 PACKAGES = ("npo-bench", "torch", "transformers", "tokenizers", "pluggy", "math-verify", "numpy", "Pillow")
-LOCK_FILE = "run.lock"
 STAGING_MARK = "creating"
 MAX_NAME_BYTES = 200
 MAX_SUFFIX = 999
@@ -211,79 +209,6 @@ class JsonlLog:
             except json.JSONDecodeError:
                 break  # a torn last line from a kill
         return records
-
-
-class RunLock:
-    """An exclusive, non-blocking ``flock`` on ``RUN/run.lock``, held until :meth:`release` or the process ends.
-
-    The file names the holder (pid, host, since when) so that a second writer's error can say who holds it. A
-    lock is per open file: two ``RunLock`` objects on one run conflict even inside one process.
-    """
-
-    def __init__(self, run_path: Path):
-        self.path = run_path / LOCK_FILE
-        self.fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self.fd is not None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        if self.fd is not None:
-            return
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise UserError(f"cannot lock run directory {self.path.parent}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise UserError(
-                f"run directory {self.path.parent} is in use by another npo-bench process ({self.holder()})",
-                hint="one writer per run directory: wait for it to finish, or stop it first",
-            ) from None
-        os.ftruncate(fd, 0)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode())
-        self.fd = fd
-
-    def holder(self) -> str:
-        """What the holder wrote into the lock file (``pid N on HOST since …``)."""
-        for _ in range(20):  # the holder writes right after it locks: wait a moment for the line
-            try:
-                text = self.path.read_text(errors="replace").strip()
-            except OSError:
-                text = ""
-            if text:
-                return text
-            time.sleep(0.01)
-        return "pid unknown"
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the last descriptor releases the flock
-            self.fd = None
-
-    def __del__(self) -> None:  # a forgotten RunDir (tests, scripts) gives its lock back when collected
-        with contextlib.suppress(Exception):
-            self.release()
-
-
-@contextlib.contextmanager
-def writer_lock(run_path: Path | None) -> Iterator[None]:
-    """Hold ``run_path``'s lock for the block (no-op for None): for commands that write into someone's run."""
-    if run_path is None:
-        yield
-        return
-    lock = RunLock(run_path)
-    lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 class RunDir:

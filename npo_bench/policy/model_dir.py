@@ -63,8 +63,8 @@ def check_model_dir(path: Path) -> dict[str, Any]:
 
 def check_safetensors_header(file: Path) -> None:
     """The 8-byte header length and JSON header of a safetensors file, and that its tensors fit in the file."""
-    size = file.stat().st_size
     try:
+        size = file.stat().st_size
         with file.open("rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
             if size < 8 or length > min(MAX_HEADER_BYTES, size - 8):
@@ -79,5 +79,7 @@ def check_safetensors_header(file: Path) -> None:
         ]
         if max(ends, default=0) > size - 8 - length:
             raise ValueError(f"tensors need {max(ends)} bytes, the file holds {size - 8 - length} (truncated?)")
+    except OSError as exc:  # a dangling link (an HF cache snapshot whose blob is gone), a folder named *.safetensors
+        raise UserError(f"{file}: cannot read it ({exc.strerror or exc})") from None
     except (struct.error, ValueError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
         raise UserError(f"{file}: not a readable safetensors file ({exc})") from None

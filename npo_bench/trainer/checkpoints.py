@@ -267,7 +267,7 @@ def _pointer(folder: Path) -> tuple[str | None, str | None]:
     try:
         data = json.loads(pointer.read_text(encoding="utf-8"))
         tag = data["tag"]
-        if not isinstance(tag, str) or not tag or "/" in tag or tag in (".", ".."):
+        if not isinstance(tag, str) or not tag or "/" in tag or tag.startswith("."):  # hidden = staging or trash
             raise ValueError(f"bad tag {tag!r}")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"{LATEST} is corrupt ({_one_line(exc)})"

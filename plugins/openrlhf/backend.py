@@ -6,6 +6,7 @@ Importing this module imports no OpenRLHF, Ray, DeepSpeed or vLLM; ``launch`` do
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shlex
@@ -42,6 +43,8 @@ class OpenRLHFBackend:
         opts = resolve_options(config.backend_options)
         if config.rollout.n < 2:
             raise UserError("backend 'openrlhf': rollout.n must be ≥ 2 (group advantages)")
+        if config.model.path and Path(config.model.path).is_dir():  # on a cluster it may live on the nodes only
+            refuse_remote_code(Path(config.model.path))
         return opts
 
     @classmethod
@@ -110,6 +113,7 @@ class OpenRLHFBackend:
         job = Job(run.path, resume)
         if not config.model.path:  # the tiny default: the embedded warm-up's base, copied into the run
             _link_base(base_model_dir(config, lambda line: print(line, file=sys.stderr)), run.path / "openrlhf")
+        refuse_remote_code(Path(config.model.path) if config.model.path else run.path / "openrlhf" / "base-model")
         if not job.dataset.exists():
             export_prompts(job, job.train_prompts)
         argv = cls.argv(config, run.path)
@@ -124,12 +128,18 @@ class OpenRLHFBackend:
         from npo_bench_plugins.openrlhf.processors import register_torchvision_free_processors
 
         register_torchvision_free_processors()  # create_vllm_engines reads the processor in this process
+        parse_with_stock_parser(argv)  # OpenRLHF's own checks fail in one line before Ray starts (as --dry-run does)
         started = _start_ray(opts, job)
         trainer.install()
         saved = sys.argv
         sys.argv = ["train_ppo_ray", *argv]
         try:
             runpy.run_module(ENTRY_MODULE, run_name="__main__", alter_sys=False)
+        except Exception as exc:  # a Ray task error's text is the whole remote traceback: say the cause in one line
+            cause = remote_cause(exc)
+            if isinstance(cause, UserError):
+                raise cause from None
+            raise
         finally:
             sys.argv = saved
             if started:
@@ -137,6 +147,14 @@ class OpenRLHFBackend:
 
                 ray.shutdown()
         return _final_scores(run.path)
+
+
+def remote_cause(exc: BaseException) -> BaseException:
+    """The exception a Ray actor raised, unwrapped from ``RayTaskError``/``RayActorError`` layers (``.cause``)."""
+    seen = 0
+    while getattr(exc, "cause", None) is not None and isinstance(exc.cause, BaseException) and seen < 16:
+        exc, seen = exc.cause, seen + 1
+    return exc
 
 
 def _pairs(argv: list[str]) -> list[str]:
@@ -148,6 +166,36 @@ def _pairs(argv: list[str]) -> list[str]:
         else:
             lines[-1].append(token)
     return [" ".join(shlex.quote(t) for t in line) for line in lines]
+
+
+# files whose ``auto_map`` makes transformers import Python code from the model directory: OpenRLHF loads the
+# actor, the processor and the vLLM engines with ``trust_remote_code=True`` (models/actor.py, utils/utils.py)
+REMOTE_CODE_FILES = (
+    "config.json",
+    "tokenizer_config.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "video_preprocessor_config.json",
+)
+
+
+def refuse_remote_code(model: Path) -> None:
+    """A model directory (or a run's base model) that would make OpenRLHF run its own Python code is refused: a
+    model folder is data and must never execute (docs/run-directories.md)."""
+    for name in REMOTE_CODE_FILES:
+        file = model / name
+        try:
+            data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{file}: not readable JSON ({type(exc).__name__}: {exc})") from None
+        if isinstance(data, dict) and "auto_map" in data:
+            raise UserError(
+                f"{file} has an auto_map: OpenRLHF loads models with trust_remote_code=True, so this model directory "
+                "would run its own Python code; npo-bench refuses it",
+                hint="use a model whose architecture transformers ships (Qwen3-VL does), without auto_map",
+            )
+    if any(model.glob("*.py")):
+        raise UserError(f"model directory {model} holds Python files; npo-bench refuses to hand it to OpenRLHF")
 
 
 def _link_base(base: Path, folder: Path) -> None:

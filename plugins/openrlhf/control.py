@@ -34,6 +34,7 @@ from npo_bench.host import get_host
 from npo_bench.trainer import checkpoints
 from npo_bench.types import CheckpointRef, Prompt, StepEnd, Trajectory
 from npo_bench_plugins.openrlhf import adapter
+from npo_bench_plugins.openrlhf.backend import remote_cause
 
 # OpenRLHF's status keys → npo-bench's metric names (docs/metrics.md)
 STATUS_METRICS = {
@@ -83,7 +84,13 @@ class OpenRLHFControl:
     def restore(self, ref: CheckpointRef) -> None:
         state = checkpoints.load_trainer_state(ref, STATE_KEYS)
         ahead = self.fingerprint() if self.check_restores and "fingerprint" in state else None
-        self._on_actors("load_tagged", folder=str(ref.path / "deepspeed"), tag=ref.tag)
+        try:
+            self._on_actors("load_tagged", folder=str(ref.path / "deepspeed"), tag=ref.tag)
+        except Exception as exc:  # a torn or crafted shard (refused weights-only): resume tries the next checkpoint
+            lines = str(remote_cause(exc)).strip().splitlines() or [type(exc).__name__]
+            raise checkpoints.CorruptCheckpoint(
+                f"checkpoint {ref.path}: its DeepSpeed state cannot be loaded ({lines[-1][:300]})"
+            ) from None
         self.trainer.push_weights_to_engines()
         checkpoints.restore_rng(state["rng"])
         self._step = int(state["step"])
@@ -259,13 +266,14 @@ class OpenRLHFControl:
             return
         before = self._on_actors("weights_digest")[0] if self.check_restores else None
         self._on_actors("stash_weights")
-        self._on_actors("load_hf_weights", folder=str(checkpoint.path))
-        self.trainer.push_weights_to_engines()
-        if before is not None:
-            saved = checkpoints.load_trainer_state(checkpoint, STATE_KEYS).get("fingerprint")
-            if saved is not None and self._on_actors("weights_digest")[0] != saved["weights_sha256"]:
-                raise RuntimeError(f"the weights loaded from {checkpoint.path} do not hash to its fingerprint")
         try:
+            self._on_actors("load_hf_weights", folder=str(checkpoint.path))
+            self.trainer.push_weights_to_engines()
+            has_state = (checkpoint.path / checkpoints.STATE_FILE).is_file()  # a teacher's model folder has none
+            if before is not None and has_state:
+                saved = checkpoints.load_trainer_state(checkpoint, STATE_KEYS).get("fingerprint")
+                if saved is not None and self._on_actors("weights_digest")[0] != saved["weights_sha256"]:
+                    raise RuntimeError(f"the weights loaded from {checkpoint.path} do not hash to its fingerprint")
             yield
         finally:
             self._on_actors("load_hf_weights", folder=None)

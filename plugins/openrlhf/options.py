@@ -53,6 +53,8 @@ REFUSED: dict[str, str] = {
     "--ds.packing_samples": "packing collapses the batch dimension that carries each row's loss mode (and OpenRLHF "
     "refuses it for VLMs)",
     "--rollout.vllm_generate_batch_size": "over-sampling buffers rollouts across steps (needs async)",
+    "--ckpt.load_enable": "OpenRLHF's own resume reads its DeepSpeed files unguarded (torch.load weights_only=False) "
+    "and bypasses npo-bench's step, data cursor and source state; use npo-bench run --resume",
 }
 
 # Flags npo-bench owns: passing them through would silently disagree with the run's config.

@@ -177,14 +177,26 @@ class GuidedPolicyModelActorBase(PolicyModelActor.__ray_actor_class__):
 GuidedPolicyModelActor = ray.remote(num_gpus=1)(GuidedPolicyModelActorBase)
 
 
+def deepspeed_state_classes() -> list[type]:
+    """The DeepSpeed classes a ZeRO checkpoint pickles besides tensors and plain data (stage 1/2/3 and the bf16
+    optimizer's ``state_dict``: the stage enum, the loss scaler, the parameter-slice addresses). Plain-data classes
+    whose unpickling only sets attributes; nothing else is allowed."""
+    from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+
+    return [ZeroStageEnum, LossScaler, DynamicLossScaler, fragment_address]
+
+
 @contextlib.contextmanager
 def forced_weights_only() -> Iterator[None]:
     """Every ``torch.load`` inside is ``weights_only=True``, whatever its caller passed (torch reads
-    ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` at each call)."""
+    ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` at each call), with DeepSpeed's own state classes allowed."""
     saved = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
     try:
-        yield
+        with torch.serialization.safe_globals(deepspeed_state_classes()):
+            yield
     finally:
         if saved is None:
             del os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"]

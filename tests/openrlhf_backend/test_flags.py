@@ -146,3 +146,17 @@ def test_the_lr_horizon_counts_optimizer_steps(tmp_path, monkeypatch):
     run = create_run(config, {})
     monkeypatch.setenv(RUN_ENV, str(run.path))
     assert GuidedPPOTrainerBase.get_max_steps(None) == 10
+
+
+def test_an_error_raised_inside_a_ray_actor_is_unwrapped_to_its_cause():
+    """Ray re-raises an actor's exception as RayTaskError(<its class>) whose text is the remote traceback; the launch
+    prints the cause's one line instead."""
+    from ray.exceptions import RayTaskError
+
+    from npo_bench_plugins.openrlhf.backend import remote_cause
+
+    inner = UserError("guidance source 'x' (plugin 'y') raised in guide(): boom")
+    wrapped = RayTaskError("GuidedPPOTrainer.fit", "Traceback (most recent call last):\n  ...", inner)
+    raised = wrapped.as_instanceof_cause()
+    assert isinstance(raised, UserError) and "Traceback" in str(raised)
+    assert remote_cause(raised) is inner

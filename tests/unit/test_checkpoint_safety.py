@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -149,6 +150,11 @@ def test_latest_json_missing_or_corrupt_falls_back_to_the_newest_intact_checkpoi
     assert candidates[0].tag == "step-000003" and problem.startswith(f"{LATEST} is corrupt")
     (folder / LATEST).write_text(json.dumps({"tag": "../../etc", "step": 1}))
     assert resume_candidates(folder)[0][0].tag == "step-000003"
+    # a hidden name is a save's staging or trash folder (a kill mid-save can leave one with a whole manifest)
+    shutil.copytree(refs[0].path, folder / ".step-000004.partial")
+    (folder / LATEST).write_text(json.dumps({"tag": ".step-000004.partial", "step": 4}))
+    candidates, problem = resume_candidates(folder)
+    assert candidates[0].tag == "step-000003" and problem.startswith(f"{LATEST} is corrupt (bad tag")
 
 
 def test_a_truncated_or_incomplete_latest_checkpoint_is_passed_over(tmp_path):

@@ -115,13 +115,20 @@ def test_a_binary_config_file(tmp_path, capsys):
             "model.safetensors: not a readable safetensors file",
         ),
         ({"config.json": b'{"model_type": "qwen3"}', "model.safetensors": b""}, "not a readable safetensors"),
+        (
+            {"config.json": b'{"model_type": "qwen3"}', "tokenizer.json": b"{}", "model.safetensors": None},
+            "model.safetensors: cannot read it (No such file or directory)",
+        ),
     ],
 )
 def test_a_bad_model_directory_is_one_line_and_leaves_nothing(files, expected, tmp_path, capsys):
     model = tmp_path / "model"
     model.mkdir()
     for name, data in files.items():
-        (model / name).write_bytes(data)
+        if data is None:  # a dangling link: an HF cache snapshot whose blob is gone
+            (model / name).symlink_to(tmp_path / "gone")
+        else:
+            (model / name).write_bytes(data)
     assert _run(tmp_path, "--set", f"model.path={model}", "--set", "warmup.enabled=false") == 2
     assert expected in _error_line(capsys)
     assert not (tmp_path / "runs").exists()
@@ -131,7 +138,7 @@ def test_config_flags_on_a_resume_are_an_error(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("resolved: {}\n")
-    for flags in (["--steps", "40"], ["--set", "trainer.lr=1"], ["--seed", "2"], ["--preset", "micro"]):
+    for flags in (["--steps", "40"], ["--set", "trainer.lr=1"], ["--seed", "2"], ["--preset", "micro"], ["--dry-run"]):
         assert main(["run", "--resume", str(run), *flags]) == 2
         assert "cannot be combined with --resume" in _error_line(capsys)
 

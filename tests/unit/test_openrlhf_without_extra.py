@@ -6,6 +6,7 @@ refused settings are refused before anything is written. Its behaviour with Open
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 
@@ -61,3 +62,17 @@ def test_a_run_without_the_extra_fails_in_one_line_and_leaves_no_run_directory(t
     err = capsys.readouterr().err
     assert "backend 'openrlhf' is unavailable here: openrlhf is not installed" in err and "Traceback" not in err
     assert not (runs / "orl").exists()
+
+
+@pytest.mark.parametrize("file", ["config.json", "tokenizer_config.json", "preprocessor_config.json"])
+def test_a_model_directory_that_would_run_its_own_code_is_refused(file, tmp_path, capsys):
+    """OpenRLHF loads with trust_remote_code=True: an ``auto_map`` would import the folder's Python files."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "qwen3_vl"}')
+    data = {"model_type": "qwen3_vl"} if file == "config.json" else {}
+    (model / file).write_text(json.dumps({**data, "auto_map": {"AutoConfig": "configuration_x.X"}}))
+    argv = ["run", "--preset", "qwen3vl-2b-8xh100", "--dry-run", "--runs-dir", str(tmp_path / "runs")]
+    assert main([*argv, "--set", f"model.path={model}"]) == 2
+    err = capsys.readouterr().err
+    assert f"{model / file} has an auto_map" in err and "trust_remote_code=True" in err

@@ -14,7 +14,8 @@ import torch
 from npo_bench.cli import main
 from npo_bench.config import resolve
 from npo_bench.errors import UserError
-from npo_bench.runs import LOCK_FILE, RunDir, RunLock, run_name_problem
+from npo_bench.runlock import LOCK_FILE, RunLock
+from npo_bench.runs import RunDir, run_name_problem
 from npo_bench.trainer.loop import create_run
 
 
@@ -156,11 +157,23 @@ def _save_a_checkpoint(run: RunDir) -> None:
     save_checkpoint(run.checkpoints, "step-000000", Model(), None, state)
 
 
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(tmp_path):
+    run = create_run(_config(tmp_path, "linked"), {})
+    run.lock.release()
+    victim = tmp_path / "bashrc"
+    victim.write_text("export PATH=...\n")
+    (run.path / LOCK_FILE).unlink()
+    (run.path / LOCK_FILE).symlink_to(victim)
+    with pytest.raises(UserError, match=f"{LOCK_FILE}: it is a symbolic link"):
+        RunLock(run.path).acquire()
+    assert victim.read_text() == "export PATH=...\n"
+
+
 def test_the_lock_dies_with_its_process(tmp_path):
     run = create_run(_config(tmp_path, "killed"), {})
     run.lock.release()
     code = (
-        "import sys, time; from pathlib import Path; from npo_bench.runs import RunLock; "
+        "import sys, time; from pathlib import Path; from npo_bench.runlock import RunLock; "
         f"lock = RunLock(Path({str(run.path)!r})); lock.acquire(); print('locked', flush=True); time.sleep(60)"
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
