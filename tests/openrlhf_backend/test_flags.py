@@ -158,5 +158,5 @@ def test_an_error_raised_inside_a_ray_actor_is_unwrapped_to_its_cause():
     inner = UserError("guidance source 'x' (plugin 'y') raised in guide(): boom")
     wrapped = RayTaskError("GuidedPPOTrainer.fit", "Traceback (most recent call last):\n  ...", inner)
     raised = wrapped.as_instanceof_cause()
-    assert isinstance(raised, UserError) and "Traceback" in str(raised)
+    assert isinstance(raised, UserError) and "boom" not in str(raised)  # its text: where it ran, not what
     assert remote_cause(raised) is inner
