@@ -2,7 +2,10 @@
 
 :class:`GuardedSource` wraps the source a run uses. Every protocol call goes through it; an exception other than a
 :class:`~npo_bench.errors.UserError` (which already names what is wrong) becomes a :class:`PluginFault` saying which
-source, which plugin, which method and what it raised (``--debug`` shows the original traceback, chained). Its
+source, which plugin, which method and what it raised (``--debug`` shows the original traceback, chained). The
+source sees the backend's ``TrainerControl`` through :class:`GuardedControl`, which marks what the *backend* raises
+inside a control call (an out-of-memory in a scout, a failed restore check): those pass on unchanged, the source is
+not blamed for them. Its
 ``state_dict()`` must be plain data (:mod:`npo_bench.state`): anything else is named here, before a checkpoint is
 written. Attribute reads other than the protocol pass through to the source.
 """
@@ -19,6 +22,30 @@ from npo_bench.types import Group, Injection, Prompt, StepStats
 
 class PluginFault(UserError):
     """A plugin raised where npo-bench called it; the message names the plugin and the call."""
+
+
+BACKEND_FAULT = "npo_bench_backend_fault"  # set on an exception raised by the backend inside a control call
+
+
+class GuardedControl:
+    """A ``TrainerControl`` whose calls mark the exceptions they raise as the backend's (attributes pass through)."""
+
+    def __init__(self, ctl: Any):
+        self.wrapped_control = ctl
+
+    def __getattr__(self, attribute: str) -> Any:  # only called for names not defined here
+        value = getattr(self.wrapped_control, attribute)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                setattr(exc, BACKEND_FAULT, True)
+                raise
+
+        return call
 
 
 class GuardedSource:
@@ -42,15 +69,17 @@ class GuardedSource:
         except UserError:
             raise
         except Exception as exc:
+            if getattr(exc, BACKEND_FAULT, False):  # the backend failed inside a control call: not the source's fault
+                raise
             text = str(exc).strip().splitlines()
             detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
             raise PluginFault(f"{self.label} raised in {method}(): {detail}") from exc
 
     def setup(self, ctl: Any, options: Mapping[str, Any]) -> None:
-        self._call("setup", ctl, options)
+        self._call("setup", _guarded_control(ctl), options)
 
     def before_step(self, ctl: Any) -> None:
-        self._call("before_step", ctl)
+        self._call("before_step", _guarded_control(ctl))
 
     def select_prompts(self, step: int, fresh: Sequence[Prompt]) -> list[Prompt]:
         return self._call("select_prompts", step, fresh)
@@ -77,6 +106,10 @@ class GuardedSource:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._call("load_state_dict", state)
+
+
+def _guarded_control(ctl: Any) -> Any:
+    return ctl if ctl is None or isinstance(ctl, GuardedControl) else GuardedControl(ctl)
 
 
 def guard_source(source: Any, registration: Any) -> GuardedSource:

@@ -68,6 +68,39 @@ def test_a_source_with_state_that_is_not_plain_data_is_named_before_a_save():
         GuardedSource(Faulty(), "faulty", "my-plugin").state_dict()
 
 
+class Scout(NoGuidance):
+    def before_step(self, ctl):
+        ctl.train(3)  # the backend runs out of memory here
+        return None
+
+
+class OutOfMemoryControl:
+    step = 7
+
+    def train(self, steps):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_a_backend_error_inside_a_control_call_is_not_blamed_on_the_source():
+    source = GuardedSource(Scout(), "npo", "near_future")
+    with pytest.raises(RuntimeError, match="^CUDA out of memory") as caught:
+        source.before_step(OutOfMemoryControl())
+    assert not isinstance(caught.value, PluginFault)
+
+
+def test_a_source_sees_the_control_s_attributes_and_its_own_errors_stay_its_own():
+    seen = []
+
+    class Reads(NoGuidance):
+        def before_step(self, ctl):
+            seen.append(ctl.step)
+            raise KeyError("plan")
+
+    with pytest.raises(PluginFault, match=r"raised in before_step\(\): KeyError: 'plan'"):
+        GuardedSource(Reads(), "reads", "mine").before_step(OutOfMemoryControl())
+    assert seen == [7]
+
+
 def test_a_source_s_own_user_error_passes_unchanged():
     with pytest.raises(UserError, match="^source 'grpo' takes no options"):
         GuardedSource(NoGuidance(), "grpo", "grpo").setup(None, {"x": 1})
