@@ -106,8 +106,10 @@ def export_prompts(job: Job, prompts: list[Prompt]) -> Path:
             path = None
             if prompt.image is not None:
                 path = images / f"{_safe(prompt.id)}.png"
-                if not path.exists():
-                    prompt.image.save(path)
+                if not path.exists():  # written under a temporary name: a kill mid-write never leaves a torn PNG
+                    partial = path.with_name(f".{path.name}.partial")
+                    prompt.image.save(partial, format="PNG")
+                    partial.rename(path)
             out.write(json.dumps(prompt_row(prompt, job.config.task.prompt_template, path)) + "\n")
     staging.rename(job.dataset)
     return job.dataset
