@@ -78,3 +78,14 @@ def finished_scores(run: RunDir, steps: int, step: int) -> dict[str, float] | No
     if base is not None and "eval/accuracy" in scores and "eval/accuracy" in base:
         scores["eval/accuracy_gain"] = scores["eval/accuracy"] - float(base["eval/accuracy"])
     return scores
+
+
+def restore_bookkeeping(control: Any, state: dict[str, Any]) -> None:
+    """What a resume restores beyond :meth:`restore` (either backend's control): the update counters, the source's
+    memory, and the logs truncated to what the checkpoint had seen."""
+    control.updates = int(state.get("updates", state["step"]))
+    control.trained_through = int(state.get("trained_through", state["step"]))
+    if control.source is not None:
+        control.source.load_state_dict(state["source"])
+    control.run.metrics.truncate(int(state["metrics_lines"]))
+    control.run.events.truncate(int(state["events_lines"]))

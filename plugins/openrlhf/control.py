@@ -32,6 +32,7 @@ import torch
 
 from npo_bench.host import get_host
 from npo_bench.trainer import checkpoints
+from npo_bench.trainer.resume import restore_bookkeeping
 from npo_bench.types import CheckpointRef, Prompt, StepEnd, Trajectory
 from npo_bench_plugins.openrlhf import adapter
 from npo_bench_plugins.openrlhf.backend import remote_cause
@@ -100,12 +101,7 @@ class OpenRLHFControl:
     def resume(self, ref: CheckpointRef) -> None:
         self.restore(ref)
         state = checkpoints.load_trainer_state(ref, STATE_KEYS)
-        self.updates = int(state.get("updates", state["step"]))
-        self.trained_through = int(state.get("trained_through", state["step"]))
-        if self.source is not None:
-            self.source.load_state_dict(state["source"])
-        self.run.metrics.truncate(int(state["metrics_lines"]))
-        self.run.events.truncate(int(state["events_lines"]))
+        restore_bookkeeping(self, state)
 
     def train(self, steps: int) -> None:
         for _ in range(steps):
