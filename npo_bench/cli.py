@@ -41,7 +41,7 @@ def _method_names() -> list[str]:
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("configuration")
-    group.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
+    group.add_argument("--preset", help="built-in preset (tiny-cpu, micro, …) [tiny-cpu]")
     group.add_argument("--method", help=f"method preset layered over the preset ({', '.join(_method_names())})")
     group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset and method")
     group.add_argument(
@@ -101,7 +101,8 @@ def _add_judge_options(parser: argparse.ArgumentParser) -> None:
 def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
     from npo_bench.config import resolve
 
-    return resolve(args.preset, args.config, args.overrides, extra, method=getattr(args, "method", None))
+    preset = args.preset or "tiny-cpu"
+    return resolve(preset, args.config, args.overrides, extra, method=getattr(args, "method", None))
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from npo_bench.trainer.loop import Run, create_run
 
     if args.resume:
-        run = RunDir.open(Path(args.resume))
+        _refuse_config_flags_on_resume(args)
+        run = RunDir.open(Path(args.resume), lock=True)  # one writer: fail now if another process holds it
         config = from_dict(run.resolved_config(), where=str(run.path / "config.yaml"))
     else:
         extra: dict[str, Any] = {}
@@ -124,51 +126,95 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra.setdefault("source", {}).setdefault("options", {})["auto"] = True
         if args.seed is not None:
             extra["seed"] = args.seed
-        if args.name:
+        if args.name is not None:
             extra["name"] = args.name
         if args.steps is not None:
             extra.setdefault("trainer", {})["steps"] = args.steps
-        if args.runs_dir:
+        if args.runs_dir is not None:
             extra["runs_dir"] = args.runs_dir
+        if args.backend:
+            extra["backend"] = args.backend
         config = _resolve(args, extra)
         _check_inputs(config)
-        passed = {"preset": args.preset, "config": args.config, "overrides": args.overrides, "flags": extra}
-        run = create_run(config, passed)
+        if args.dry_run:
+            return _dry_run(config)
+        passed = {"preset": args.preset or "tiny-cpu", "config": args.config, "overrides": args.overrides}
+        run = create_run(config, {**passed, "flags": extra})
         print(f"run directory: {run.path}", file=sys.stderr)  # known before any work, in case it gets killed
+    launch = getattr(_backend_class(config), "launch", None)  # a backend that drives its own cluster (openrlhf)
     try:
-        final = Run(config, run).execute(resume=bool(args.resume))
+        final = launch(config, run, bool(args.resume)) if launch else Run(config, run).execute(resume=bool(args.resume))
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
+        if run.path.exists():
+            print(f"\ninterrupted; continue with: npo-bench run --resume {run.path}", file=sys.stderr)
+        else:
+            print(f"\ninterrupted before the first checkpoint; {run.path} was removed", file=sys.stderr)
         return 130
+    except UserError as exc:  # mid-run (a plugin fault, a full disk, …): say how to go on
+        _add_resume_hint(exc, run.path)
+        raise
     _print_scores(final)
     print(f"run directory: {run.path}")
     return 0
 
 
-def _check_inputs(config: Any) -> None:
-    """Fail before any work (and before a run directory exists) on a missing plugin, option or model directory."""
+def _backend_class(config: Any) -> Any:
     from npo_bench.host import get_host
 
-    if config.model.path and not Path(config.model.path).exists():
+    return get_host().get("backend", config.backend).load()
+
+
+def _dry_run(config: Any) -> int:
+    """Print what a run would do without starting anything: the backend's own plan, else the resolved config."""
+    import yaml
+
+    from npo_bench.config import to_dict
+
+    plan = getattr(_backend_class(config), "dry_run", None)
+    print(plan(config) if plan else yaml.safe_dump(to_dict(config), sort_keys=False), end="")
+    return 0
+
+
+RESUME_CONFLICTS = (
+    "preset",
+    "method",
+    "config",
+    "source",
+    "auto",
+    "seed",
+    "name",
+    "steps",
+    "runs_dir",
+    "overrides",
+    "backend",
+    "dry_run",
+)
+
+
+def _refuse_config_flags_on_resume(args: argparse.Namespace) -> None:
+    """A resumed run keeps its own config (else it would not continue identically): config flags are an error."""
+    given = [name for name in RESUME_CONFLICTS if getattr(args, name, None) not in (None, False, [])]
+    if given:
+        flags = ", ".join("--set" if name == "overrides" else "--" + name.replace("_", "-") for name in given)
         raise UserError(
-            f"model directory {config.model.path} does not exist", hint="set model.path to a local HF model directory"
+            f"{flags} cannot be combined with --resume: a resumed run keeps the config in {args.resume}/config.yaml",
+            hint="start a new run to change settings",
         )
 
-    host = get_host()
-    source = host.get("source", config.source.name).load()
-    known = getattr(source, "options", None)
-    unknown = sorted(set(config.source.options) - set(known)) if known is not None else []
-    if unknown:
-        raise UserError(
-            f"source {config.source.name!r} has no option(s) {unknown}",
-            hint=f"known: {', '.join(sorted(known)) or 'none'}"
-            + (" (--auto needs --source near_future)" if "auto" in unknown else ""),
-        )
-    validate = getattr(source, "validate_options", None)  # optional: a source's own up-front checks
-    if validate is not None:
-        validate(dict(config.source.options))
-    host.get("backend", config.backend)
-    host.get("benchmark", config.task.benchmark)
+
+def _add_resume_hint(exc: UserError, run_path: Path) -> None:
+    from npo_bench.trainer.checkpoints import resume_candidates
+
+    if run_path.exists() and resume_candidates(run_path / "checkpoints")[0]:
+        resume = f"the run stopped; once fixed, continue it with: npo-bench run --resume {run_path}"
+        exc.hint = f"{exc.hint}; {resume}" if exc.hint and "--resume" not in exc.hint else (exc.hint or resume)
+
+
+def _check_inputs(config: Any) -> None:
+    """Fail before any work (and before a run directory exists): see :mod:`npo_bench.preflight`."""
+    from npo_bench.preflight import check_run_inputs
+
+    check_run_inputs(config)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
@@ -259,22 +305,28 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    backends = {f"backend:{r.name}": r.summary for r in get_host().registry("backend")}
     for row in rows:
         version = f" {row['version']}" if row["version"] else ""
         print(f"{row['name']}{version}: {', '.join(row['registers']) or '(no registrations)'}")
         print(f"    hooks: {', '.join(row['hooks'])}")
+        for registered in row["registers"]:
+            if registered in backends:  # a backend says what it is and whether it can run here
+                print(f"    {registered}: {backends[registered]}")
     return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    """List guidance sources: a one-line description and every option with its default and meaning."""
+    """List guidance sources: a one-line description and every option with its default, meaning and limits."""
     from npo_bench.host import get_host
+    from npo_bench.options import describe_limits
 
     for registration in get_host().registry("source"):
         source = registration.load()
         print(f"{registration.name}  ({registration.plugin}): {registration.summary}")
-        for option, (default, meaning) in sorted(getattr(source, "options", {}).items()):
-            print(f"    {option:18s} {json.dumps(default):28s} {meaning}")
+        for option, spec in sorted(getattr(source, "options", {}).items()):
+            default, meaning = spec
+            print(f"    {option:18s} {json.dumps(default):28s} {meaning}{describe_limits(spec)}")
     return 0
 
 
@@ -370,6 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="run directory name (default: PRESET-SOURCE-seedN-TIMESTAMP)")
     run.add_argument("--runs-dir", help="parent folder of run directories [runs]")
     run.add_argument("--resume", metavar="RUN", help="continue the run directory RUN from its newest checkpoint")
+    run.add_argument("--backend", help="training backend: embedded (default) | openrlhf (config key `backend`)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what would run (openrlhf: its flags, the Ray job); start nothing"
+    )
     run.set_defaults(handler=cmd_run)
 
     warm = sub.add_parser("warmup", help=cmd_warmup.__doc__, description=cmd_warmup.__doc__)
@@ -473,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

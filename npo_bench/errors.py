@@ -21,6 +21,10 @@ class UserError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def one_line(self) -> str:
+        """``str(self)`` on one line: line breaks that came in with user input are shown as ``\\n``."""
+        return str(self).replace("\r", "\\r").replace("\n", "\\n")
+
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A hint listing the closest known names to `name`, then all of them."""

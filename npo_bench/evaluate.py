@@ -73,6 +73,12 @@ def evaluate(
             responses.extend([t.text for t in group] for group in groups)
             if progress is not None:
                 progress(len(chunk))
+    return score_responses(benchmark, prompts, responses)
+
+
+def score_responses(benchmark: Benchmark, prompts: Sequence[Prompt], responses: Sequence[Sequence[str]]) -> EvalResult:
+    """Score ``responses[i]`` (k texts) of ``prompts[i]`` and aggregate: per-item records and the benchmark's scores
+    (shared by every backend: the openrlhf backend generates with its vLLM engines and scores here)."""
     scored = [
         (p, k, r, benchmark.score(p, r)) for p, rs in zip(prompts, responses, strict=True) for k, r in enumerate(rs)
     ]

@@ -12,7 +12,11 @@ A backend (embedded PyTorch loop, OpenRLHF) implements ``TrainerControl``; a gui
     source.after_step(stats)       # observe (mistake pool, replay buffer, trigger)
 
 ``ctl.train`` runs plain GRPO steps *without* calling the source (a scout run). Source state travels in every
-checkpoint through ``state_dict``/``load_state_dict``, so ``--resume`` and rollbacks restore it.
+checkpoint through ``state_dict``/``load_state_dict``, so ``--resume`` and rollbacks restore it; it must be plain
+data (see ``GuidanceSource.state_dict``). Options are declared as ``options = {name: Option(default, meaning, …)}``
+(:mod:`npo_bench.options`) and checked — names, types, ranges — before a run directory exists; a source may add
+cross-option checks in a static ``validate_options(options)``. Any exception a source raises is reported naming it
+(:mod:`npo_bench.guarded`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from npo_bench.errors import UserError
+from npo_bench.options import fill_options
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
 if TYPE_CHECKING:
@@ -90,9 +94,20 @@ class GuidanceSource(Protocol):
         """Namespaced metrics (``guidance/…``, ``auto/…``) of the step just guided, merged into its metrics line."""
         ...
 
-    def state_dict(self) -> dict[str, Any]: ...
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue identically after ``--resume``, as **plain data only**: dicts, lists,
+        tuples, ``str``, ``int``, ``float``, ``bool``, ``None`` and torch tensors.
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+        Checkpoints are read with ``torch.load(..., weights_only=True)`` so that loading a run directory never
+        executes code; a trajectory is stored as ``npo_bench.state.trajectory_state(t)`` and rebuilt with
+        ``trajectory_from_state``. Anything else (a dataclass, a numpy scalar, a set) stops the run at the save with
+        one line naming the source and the entry.
+        """
+        ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (read back from a checkpoint)."""
+        ...
 
 
 def resolve_model_checkpoint(path: Path, tag: str) -> CheckpointRef:
@@ -104,9 +119,10 @@ def resolve_model_checkpoint(path: Path, tag: str) -> CheckpointRef:
     return resolve(path, tag)
 
 
-def source_options(source: str, schema: Mapping[str, tuple[Any, str]], options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` with the defaults of ``schema`` (name: (default, meaning)) filled in; unknown names are an error."""
-    unknown = set(options) - set(schema)
-    if unknown:
-        raise UserError(f"source '{source}': unknown options {sorted(unknown)}", hint=f"known: {sorted(schema)}")
-    return {name: options.get(name, default) for name, (default, _) in schema.items()}
+def source_options(source: str, schema: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the defaults of ``schema`` filled in; unknown names are an error.
+
+    ``schema`` maps a name to an :class:`npo_bench.options.Option` (type- and range-checked) or to a plain
+    ``(default, meaning)`` pair (checked by name only).
+    """
+    return fill_options(source, schema, options)

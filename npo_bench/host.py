@@ -54,9 +54,12 @@ class Registration:
         try:
             module = importlib.import_module(module_name)
             return getattr(module, attr) if attr else module
-        except (ImportError, AttributeError) as exc:
+        except Exception as exc:  # a plugin module may raise anything on import: name it, never a bare traceback
+            text = str(exc).strip().splitlines()
+            detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
             raise UserError(
-                f"{self.kind} {self.name!r} from plugin {self.plugin!r} cannot be loaded from {self.obj!r}: {exc}"
+                f"{self.kind} {self.name!r} from plugin {self.plugin!r} cannot be loaded from {self.obj!r}: {detail}",
+                hint=f"fix or uninstall the plugin, or set NPO_BENCH_DISABLE_PLUGINS={self.plugin}",
             ) from exc
 
 

@@ -6,6 +6,7 @@ The library behind ``npo-bench eval``, ``npo-bench compare``'s evaluations and t
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
 from npo_bench.policy.loading import load_policy_for
 from npo_bench.progress import RunProgress
+from npo_bench.runlock import writer_lock
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer.checkpoints import latest_checkpoint
 from npo_bench.types import Prompt
@@ -30,7 +32,7 @@ def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]
     path = Path(model)
     if (path / "config.yaml").is_file() and (path / "checkpoints").is_dir():  # a run directory
         run = RunDir.open(path)
-        ref = latest_checkpoint(run.checkpoints)
+        ref = latest_checkpoint(run.checkpoints, log=lambda line: print(line, file=sys.stderr))
         if ref is None:
             raise UserError(f"run {path} has no checkpoint yet")
         return ref.path, from_dict(run.resolved_config(), where=str(path / "config.yaml")), run.eval_dir
@@ -217,9 +219,38 @@ def evaluate_model(
     result then records a ``"judge"`` block (``protocol: null`` where the benchmark has none).
     """
     data, splits = data or {}, splits or {}
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: must be ≥ 1")
+    if batch_size is not None and batch_size < 1:
+        raise UserError(f"--batch-size {batch_size}: must be ≥ 1")
     model_dir, config, results_dir = resolve_model(model, config)
+    into_run = None if out else _run_of(results_dir)  # results go into a run directory: be its one writer meanwhile
     if out:
         results_dir = Path(out)
+    with writer_lock(into_run):
+        return _evaluate_into(
+            config, model_dir, results_dir, benchmarks, limit, batch_size, data, splits, skip_bad, judge, settings
+        )
+
+
+def _run_of(results_dir: Path) -> Path | None:
+    run = results_dir.parent
+    return run if results_dir.name == "eval" and (run / "config.yaml").is_file() else None
+
+
+def _evaluate_into(
+    config: RunConfig,
+    model_dir: Path,
+    results_dir: Path,
+    benchmarks: list[str],
+    limit: int | None,
+    batch_size: int | None,
+    data: dict[str, str],
+    splits: dict[str, str],
+    skip_bad: bool,
+    judge: JudgeConfig | None,
+    settings: dict[str, dict[str, Any]] | None,
+) -> dict[str, EvalResult]:
     settings = settings or {}
     for name in settings:
         if name not in benchmarks:

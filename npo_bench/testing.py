@@ -7,7 +7,8 @@ Fixtures:
 - ``fake_control`` — a :class:`FakeTrainerControl`: a scripted ``TrainerControl`` that records every call, so a
   guidance source can be tested without a model.
 
-Helpers: :func:`make_group` builds a verified group with a given number of correct rollouts.
+Helpers: :func:`make_group` builds a verified group with a given number of correct rollouts;
+:func:`checkpoint_round_trip` sends a source's state through a checkpoint's save and weights-only load.
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ def finite_difference_gradient(loss_of: Callable[[torch.Tensor], torch.Tensor], 
         step = step.view_as(base)
         flat[k] = (loss_of(base + step) - loss_of(base - step)) / (2 * h)
     return numeric
+
+
+def checkpoint_round_trip(state: Any) -> Any:
+    """``state`` written and read back exactly as a checkpoint stores a source's ``state_dict()`` (``torch.save``,
+    then ``torch.load(weights_only=True)``); a UserError naming the first entry that is not plain data."""
+    import io
+
+    from npo_bench.trainer.checkpoints import check_plain_state
+
+    check_plain_state({"source": state})
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
 
 
 def without_timings(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

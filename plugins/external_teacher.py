@@ -30,17 +30,26 @@ from typing import Any
 
 from npo_bench import UserError, hookimpl
 from npo_bench.guidance import TrainerControl, resolve_model_checkpoint, source_options
+from npo_bench.options import Option
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
-OPTIONS: dict[str, tuple[Any, str]] = {
-    "from": ("field", "where traces come from: field (a dataset field) | checkpoint (a same-architecture model)"),
-    "field": (
+OPTIONS: dict[str, Option] = {
+    "from": Option(
+        "field",
+        "where traces come from: field (a dataset field) | checkpoint (a same-architecture model)",
+        choices=("field", "checkpoint"),
+    ),
+    "field": Option(
         "teacher",
         "the prompt.meta field holding the teacher's response (MMFineReason: qwen3vl_235b_thinking_response)",
     ),
-    "checkpoint": (None, "with from=checkpoint: a model directory, checkpoint directory or run directory"),
-    "teacher_samples": (8, "with from=checkpoint: teacher samples per prompt; the first verified one is used"),
-    "require_correct": (True, "use a trace only if the verifier accepts it"),
+    "checkpoint": Option(
+        None, "with from=checkpoint: a model directory, checkpoint directory or run directory", kind=str
+    ),
+    "teacher_samples": Option(
+        8, "with from=checkpoint: teacher samples per prompt; the first verified one is used", ge=1
+    ),
+    "require_correct": Option(True, "use a trace only if the verifier accepts it"),
 }
 
 

@@ -23,13 +23,19 @@ from typing import Any
 
 from npo_bench import UserError, hookimpl
 from npo_bench.guidance import TrainerControl, resolve_model_checkpoint, source_options
+from npo_bench.options import Option
+from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
-OPTIONS: dict[str, tuple[Any, str]] = {
-    "run": (None, "the finished earlier run (run directory, checkpoint or model directory) whose final policy guides"),
-    "replay_m": (2, "successful trajectories appended to every group (RLEP: experience_replay_num = 2)"),
-    "harvest_k": (8, "samples per prompt the finished policy decodes when building its pool"),
-    "seed": (0, "seed of the per-step replay draw"),
+OPTIONS: dict[str, Option] = {
+    "run": Option(
+        None,
+        "the finished earlier run (run directory, checkpoint or model directory) whose final policy guides",
+        kind=str,
+    ),
+    "replay_m": Option(2, "successful trajectories appended to every group (RLEP: experience_replay_num = 2)", ge=1),
+    "harvest_k": Option(8, "samples per prompt the finished policy decodes when building its pool", ge=1),
+    "seed": Option(0, "seed of the per-step replay draw"),
 }
 
 
@@ -47,8 +53,6 @@ class FarFutureReplaySource:
                 "source 'far_future' needs source.options.run: a finished run of the same setup",
                 hint="`npo-bench run --method grpo --name done`, then `--set source.options.run=runs/done`",
             )
-        if int(opts["replay_m"]) < 1:
-            raise UserError(f"source 'far_future': replay_m must be ≥ 1, got {opts['replay_m']}")
         resolve_model_checkpoint(Path(str(opts["run"])), tag="far-future")
         return opts
 
@@ -107,10 +111,11 @@ class FarFutureReplaySource:
         return dict(self.last)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"pool": {k: list(v) for k, v in self.pool.items()}}  # harvesting is costly: keep it across resumes
+        # harvesting is costly: keep the pool across resumes (as plain data, see npo_bench.state)
+        return {"pool": {k: [trajectory_state(t) for t in v] for k, v in self.pool.items()}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.pool = {k: list(v) for k, v in state["pool"].items()}
+        self.pool = {k: [trajectory_from_state(t) for t in v] for k, v in state["pool"].items()}
 
 
 @hookimpl

@@ -42,34 +42,47 @@ from npo_bench.auto import (
     variance_cost,
 )
 from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.options import Option
+from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import CheckpointRef, Group, Injection, Prompt, StepStats, Trajectory
 
-OPTIONS: dict[str, tuple[Any, str]] = {
-    # name: (default, meaning)
-    "schedule": ([{"kind": "early", "at": 0, "delta": 20}], "interventions: {kind: early|late, at, delta, segment}"),
-    "tau_gate": (0.6, "inject only when the on-policy pass rate p̂ ≤ τ_gate (paper: 0.6)"),
-    "harvest_k": (8, "guide samples per prompt when harvesting (paper: unstated; 8 at training temperature)"),
-    "loss_mode": ("on_policy", "on_policy (paper default) | importance (IS on the guide slot, truncated)"),
-    "auto": (False, "AutoNPO: decide when and how far to roll back instead of following `schedule`"),
-    "snapshot_every": (10, "AutoNPO: save a rollback candidate every this many steps (siblings save every 10)"),
-    "min_delta": (10, "AutoNPO: smallest rollback distance considered"),
-    "max_delta": (80, "AutoNPO: largest rollback distance considered"),
-    "window": (20, "AutoNPO: steps over which reward stagnation and entropy decline are measured"),
-    "ema_beta": (0.9, "AutoNPO: EMA coefficient of the training reward"),
-    "min_improvement": (0.005, "AutoNPO: EMA gain over the window below which the reward stagnates"),
-    "cooldown": (30, "AutoNPO: steps after an intervention before the trigger may fire again"),
-    "pool_threshold": (0.6, "AutoNPO: p̂ at or below which a prompt enters the mistake pool"),
-    "probe_prompts": (64, "AutoNPO: pool prompts in the confirmation probe"),
-    "probe_k": (4, "AutoNPO: samples per probe prompt"),
-    "min_solved": (1, "AutoNPO: probe prompts π^(t) must now solve to confirm the warning"),
-    "slice_half_width": (5, "AutoNPO: ℬ_Δ holds failures within ±this many steps of t−Δ"),
-    "kl_scale": (1.0, "AutoNPO: c in V̂(Δ) = exp(c · per-token KL)"),
-    "kl_samples_per_prompt": (
+OPTIONS: dict[str, Option] = {
+    # name: Option(default, meaning, constraints)
+    "schedule": Option(
+        [{"kind": "early", "at": 0, "delta": 20}], "interventions: {kind: early|late, at, delta, segment}", kind=list
+    ),
+    "tau_gate": Option(0.6, "inject only when the on-policy pass rate p̂ ≤ τ_gate (paper: 0.6)", ge=0, le=1),
+    "harvest_k": Option(
+        8, "guide samples per prompt when harvesting (paper: unstated; 8 at training temperature)", ge=1
+    ),
+    "loss_mode": Option(
+        "on_policy",
+        "on_policy (paper default) | importance (IS on the guide slot, truncated)",
+        choices=("on_policy", "importance"),
+    ),
+    "auto": Option(False, "AutoNPO: decide when and how far to roll back instead of following `schedule`"),
+    "snapshot_every": Option(
+        10, "AutoNPO: save a rollback candidate every this many steps (siblings save every 10)", ge=1
+    ),
+    "min_delta": Option(10, "AutoNPO: smallest rollback distance considered", ge=1),
+    "max_delta": Option(80, "AutoNPO: largest rollback distance considered", ge=1),
+    "window": Option(20, "AutoNPO: steps over which reward stagnation and entropy decline are measured", ge=1),
+    "ema_beta": Option(0.9, "AutoNPO: EMA coefficient of the training reward", ge=0, lt=1),
+    "min_improvement": Option(0.005, "AutoNPO: EMA gain over the window below which the reward stagnates", ge=0),
+    "cooldown": Option(30, "AutoNPO: steps after an intervention before the trigger may fire again", ge=0),
+    "pool_threshold": Option(0.6, "AutoNPO: p̂ at or below which a prompt enters the mistake pool", ge=0, le=1),
+    "probe_prompts": Option(64, "AutoNPO: pool prompts in the confirmation probe", ge=1),
+    "probe_k": Option(4, "AutoNPO: samples per probe prompt", ge=1),
+    "min_solved": Option(1, "AutoNPO: probe prompts π^(t) must now solve to confirm the warning", ge=0),
+    "slice_half_width": Option(5, "AutoNPO: ℬ_Δ holds failures within ±this many steps of t−Δ", ge=0),
+    "kl_scale": Option(1.0, "AutoNPO: c in V̂(Δ) = exp(c · per-token KL)", ge=0),
+    "kl_samples_per_prompt": Option(
         1,
         "AutoNPO: probe responses per prompt on which the per-token KL of V̂ is measured (paper: unstated; one "
         "response per probe prompt keeps the estimate over ~64 prompts at a quarter of the cost)",
+        ge=1,
     ),
-    "max_interventions": (4, "AutoNPO: at most this many rollbacks per run (a bound on replayed compute)"),
+    "max_interventions": Option(4, "AutoNPO: at most this many rollbacks per run (a bound on replayed compute)", ge=0),
 }
 
 
@@ -88,15 +101,27 @@ class NearFutureSource:
 
     @staticmethod
     def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
-        """The options with defaults filled in; a clear error for anything unusable (called before any work)."""
+        """The options with defaults filled in; a clear error for anything unusable (called before any work).
+
+        Types and ranges come from ``OPTIONS``; here the checks across options: ``min_delta ≤ max_delta``,
+        ``min_solved ≤ probe_prompts``, a ``schedule`` only without ``auto``, and every schedule entry well formed.
+        """
         opts = source_options("near_future", OPTIONS, options)
-        if opts["loss_mode"] not in ("on_policy", "importance"):
+        if opts["min_delta"] > opts["max_delta"]:
             raise UserError(
-                f"source 'near_future': loss_mode must be on_policy or importance, got {opts['loss_mode']!r}"
+                f"source 'near_future': min_delta={opts['min_delta']} > max_delta={opts['max_delta']}: "
+                "no rollback distance is possible"
             )
-        for positive in ("harvest_k", "probe_k", "kl_samples_per_prompt", "snapshot_every"):
-            if int(opts[positive]) < 1:
-                raise UserError(f"source 'near_future': {positive} must be ≥ 1, got {opts[positive]!r}")
+        if opts["min_solved"] > opts["probe_prompts"]:
+            raise UserError(
+                f"source 'near_future': min_solved={opts['min_solved']} > probe_prompts={opts['probe_prompts']}: "
+                "a warning could never be confirmed"
+            )
+        if opts["auto"] and "schedule" in options:
+            raise UserError(
+                "source 'near_future': schedule is not used with auto=true (AutoNPO decides when to intervene)",
+                hint="drop one of them (--method npo sets a schedule; use --source near_future --auto instead)",
+            )
         if not opts["auto"]:
             for spec in opts["schedule"]:
                 _intervention(spec)
@@ -329,7 +354,7 @@ class NearFutureSource:
     def state_dict(self) -> dict[str, Any]:
         return {
             "plan": [dataclasses.asdict(i) for i in self.plan],
-            "cache": dict(self.cache),
+            "cache": {prompt_id: trajectory_state(t) for prompt_id, t in self.cache.items()},
             "active": dataclasses.asdict(self.active) if self.active else None,
             "scout_steps": self.scout_steps,
             "replayed_steps": self.replayed_steps,
@@ -343,7 +368,7 @@ class NearFutureSource:
         from pathlib import Path
 
         self.plan = [Intervention(**i) for i in state["plan"]]
-        self.cache = dict(state["cache"])
+        self.cache = {prompt_id: trajectory_from_state(t) for prompt_id, t in state["cache"].items()}
         self.active = Intervention(**state["active"]) if state["active"] else None
         self.scout_steps = int(state["scout_steps"])
         self.replayed_steps = int(state["replayed_steps"])
@@ -353,14 +378,26 @@ class NearFutureSource:
         self.snapshots = {int(s): CheckpointRef(int(s), tag, Path(p)) for s, (tag, p) in state["snapshots"].items()}
 
 
-def _intervention(spec: Mapping[str, Any]) -> Intervention:
-    try:
-        kind, at, delta = str(spec["kind"]), int(spec["at"]), int(spec["delta"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"source 'near_future': bad schedule entry {dict(spec)!r} ({exc})") from None
-    if kind not in ("early", "late") or delta < 1 or at < 0:
-        raise UserError(f"source 'near_future': bad schedule entry {dict(spec)!r}: kind early|late, at ≥ 0, delta ≥ 1")
-    return Intervention(kind, at, delta, int(spec.get("segment", delta)))
+SCHEDULE_KEYS = ("kind", "at", "delta", "segment")
+
+
+def _intervention(spec: Any) -> Intervention:
+    """One schedule entry ``{kind: early|late, at ≥ 0, delta ≥ 1, segment ≥ 1 (default: delta)}``."""
+    where = f"source 'near_future': bad schedule entry {spec!r}"
+    wanted = "a mapping {kind: early|late, at: step ≥ 0, delta: steps ≥ 1, segment: steps ≥ 1}"
+    if not isinstance(spec, Mapping):
+        raise UserError(f"{where}: expected {wanted}")
+    unknown = sorted(str(key) for key in spec if key not in SCHEDULE_KEYS)
+    missing = [key for key in ("kind", "at", "delta") if key not in spec]
+    if unknown or missing:
+        problem = f"unknown keys {unknown}" if unknown else f"missing {', '.join(missing)}"
+        raise UserError(f"{where}: {problem}; expected {wanted}")
+    numbers = {key: spec.get(key, spec["delta"]) for key in ("at", "delta", "segment")}
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in numbers.values()):
+        raise UserError(f"{where}: at, delta and segment must be whole numbers; expected {wanted}")
+    if spec["kind"] not in ("early", "late") or numbers["at"] < 0 or numbers["delta"] < 1 or numbers["segment"] < 1:
+        raise UserError(f"{where}: expected {wanted}")
+    return Intervention(str(spec["kind"]), numbers["at"], numbers["delta"], numbers["segment"])
 
 
 def _floats(status: Mapping[str, Any]) -> dict[str, Any]:

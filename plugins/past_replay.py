@@ -25,14 +25,22 @@ from typing import Any
 from npo_bench import UserError, hookimpl
 from npo_bench.experience import ExperiencePool
 from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.options import Option
+from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import Group, Injection, Prompt, StepStats
 
-OPTIONS: dict[str, tuple[Any, str]] = {
-    "experience_ratio": (0.5, "fraction of a step's questions drawn from the experience pool (ExGRPO: 0.5)"),
-    "start_solve_rate": (0.35, "mixing starts once a step's on-policy pass rate exceeds this (ExGRPO: 0.35)"),
-    "bucket_sigma": (1.0, "σ of the Gaussian bucket weights N(n/2, σ) over the latest correct count k (ExGRPO: 1)"),
-    "retire_solved": (True, "questions solved n/n leave the pool and the data stream (ExGRPO's skip_uid_set)"),
-    "seed": (0, "seed of the bucket sampler (combined with the step, so rollbacks and resumes replay exactly)"),
+OPTIONS: dict[str, Option] = {
+    "experience_ratio": Option(
+        0.5, "fraction of a step's questions drawn from the experience pool (ExGRPO: 0.5)", ge=0, le=1
+    ),
+    "start_solve_rate": Option(
+        0.35, "mixing starts once a step's on-policy pass rate exceeds this (ExGRPO: 0.35)", ge=0, le=1
+    ),
+    "bucket_sigma": Option(
+        1.0, "σ of the Gaussian bucket weights N(n/2, σ) over the latest correct count k (ExGRPO: 1)", gt=0
+    ),
+    "retire_solved": Option(True, "questions solved n/n leave the pool and the data stream (ExGRPO's skip_uid_set)"),
+    "seed": Option(0, "seed of the bucket sampler (combined with the step, so rollbacks and resumes replay exactly)"),
 }
 
 
@@ -43,10 +51,6 @@ class ExperienceReplaySource:
 
     def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
         self.opts = source_options("past_replay", OPTIONS, options)
-        if not 0.0 <= float(self.opts["experience_ratio"]) <= 1.0:
-            raise UserError(
-                f"source 'past_replay': experience_ratio must lie in [0, 1], got {self.opts['experience_ratio']}"
-            )
         self.ctl = ctl
         self.pool: ExperiencePool | None = None  # created on the first step, when the group size n is known
         self.mixing = False
@@ -120,7 +124,7 @@ class ExperienceReplaySource:
             else {
                 "group_size": pool.group_size,
                 "prompts": sorted(pool.prompts),  # ids only: images are rebuilt from the data stream
-                "trajectories": {k: list(v) for k, v in pool.trajectories.items()},
+                "trajectories": {k: [trajectory_state(t) for t in v] for k, v in pool.trajectories.items()},
                 "latest_k": dict(pool.latest_k),
                 "retired": sorted(pool.retired),
             },
@@ -138,7 +142,7 @@ class ExperienceReplaySource:
             self.pool = ExperiencePool(
                 int(saved["group_size"]),
                 {pid: seen[pid] for pid in saved["prompts"]},
-                {k: list(v) for k, v in saved["trajectories"].items()},
+                {k: [trajectory_from_state(t) for t in v] for k, v in saved["trajectories"].items()},
                 dict(saved["latest_k"]),
                 set(saved["retired"]),
             )

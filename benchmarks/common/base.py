@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from npo_bench.errors import UserError, did_you_mean
 from npo_bench.types import Prompt
-from npo_bench_benchmarks.common.errors import BadRow
-from npo_bench_benchmarks.common.images import combine, decode_images
+from npo_bench_benchmarks.common.errors import BadRow, bad_row
+from npo_bench_benchmarks.common.images import check_pixels, combine, decode_images
 from npo_bench_benchmarks.common.sources import Row, read_rows
 
 if TYPE_CHECKING:
@@ -61,21 +61,32 @@ class FileBenchmark:
         return tuple(self.sources)
 
     def load(self, split: str, size: int | None, seed: int) -> list[Prompt]:
-        """Prompts of the first ``size`` usable rows of ``split`` in file order (``seed`` is unused: no sampling)."""
+        """Prompts of the first ``size`` usable rows of ``split`` in file order (``seed`` is unused: no sampling).
+
+        A bad row (unparseable, a missing or malformed field, an unreadable or oversized image, an item id that an
+        earlier row already used) raises its :class:`BadRow`, or with ``skip_bad`` is counted in ``skipped``.
+        """
         source = self.source(split)
         self.skipped = []
         prompts: list[Prompt] = []
+        first_seen: dict[str, str] = {}  # item id -> the row that had it
         used = 0
         for row in self.rows(source):
             if size is not None and used >= size:
                 break
             try:
-                made = self.prompts_from_row(row, split)
+                made = self._prompts(row, split)
+                for prompt in made:
+                    if prompt.id in first_seen:
+                        raise bad_row(
+                            row.where, None, f"duplicate item id {prompt.id!r} (also {first_seen[prompt.id]})"
+                        )
             except BadRow as exc:
                 if not self.skip_bad:
                     raise
                 self.skipped.append(exc.message)
                 continue
+            first_seen.update({prompt.id: row.where for prompt in made})
             used += bool(made)
             prompts.extend(made)
         if not prompts:
@@ -91,11 +102,27 @@ class FileBenchmark:
         """The rows of one split's source (a benchmark whose split spans several files overrides this)."""
         return read_rows(self.data, source.stem, source.hf_config, source.hf_split)
 
+    def _prompts(self, row: Row, split: str) -> list[Prompt]:
+        """``prompts_from_row``, with an unparseable row's error raised and any other failure made a bad row."""
+        if row.error is not None:
+            raise row.error
+        try:
+            return self.prompts_from_row(row, split)
+        except UserError:
+            raise
+        except Exception as exc:  # a value the benchmark's reader did not expect: still a bad row, named
+            text = str(exc).strip().splitlines()
+            raise bad_row(row.where, None, f"cannot be read ({type(exc).__name__}: {text[0] if text else ''})") from exc
+
     def prompts_from_row(self, row: Row, split: str) -> list[Prompt]:
         raise NotImplementedError
 
     def image(self, row: Row, field: str) -> Image:
-        return combine(decode_images(row.fields.get(field), row.base_dir, row.where, field))
+        images = decode_images(row.fields.get(field), row.base_dir, row.where, field)
+        if len(images) > 1:
+            width, height = sum(i.width for i in images), max(i.height for i in images)
+            check_pixels(width, height, row.where, field, f"{len(images)} images side by side")
+        return combine(images)
 
     def use_judge(self, judge: Judge) -> JudgeSession | None:
         """Score with ``judge`` under this benchmark's ``judge_protocol``; None (rules only) when it has none."""

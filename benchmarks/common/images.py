@@ -3,6 +3,12 @@
 Accepted: a PIL image (``datasets`` decoded it), ``{"bytes": …, "path": …}`` (parquet/Arrow image struct), raw
 bytes, a base64 string (VLMEvalKit TSV), a path relative to the data file's folder, or a list of these (several
 images, e.g. ZeroBench or MMMU-Pro's ``image_1…image_7``; a list may also arrive as a JSON/Python literal string).
+
+Limits (a decompression bomb — a small PNG that decodes to gigabytes — or a huge file is a bad row, never a stalled
+or killed evaluation): an encoded image may hold at most ``MAX_IMAGE_BYTES`` (64 MiB) and decode to at most
+``MAX_IMAGE_PIXELS`` (2**26 ≈ 67 M pixels, 8192 × 8192), checked from the header before any pixel is decoded; the
+side-by-side canvas of a multi-image item obeys the same pixel limit. ``NPO_BENCH_MAX_IMAGE_PIXELS`` and
+``NPO_BENCH_MAX_IMAGE_BYTES`` raise them for data that really needs more.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import ast
 import base64
 import binascii
 import io
+import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +30,27 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 _BASE64_MIN_CHARS = 200  # shorter strings are file names; a real base64 image is never this short
+MAX_IMAGE_PIXELS = 2**26
+MAX_IMAGE_BYTES = 64 * 2**20
+
+
+def pixel_limit() -> int:
+    return int(os.environ.get("NPO_BENCH_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS))
+
+
+def byte_limit() -> int:
+    return int(os.environ.get("NPO_BENCH_MAX_IMAGE_BYTES", MAX_IMAGE_BYTES))
+
+
+def check_pixels(width: int, height: int, where: str, field: str, what: str = "the image") -> None:
+    """A :class:`BadRow` when ``width × height`` is over the pixel limit."""
+    if width * height > pixel_limit():
+        raise bad_row(
+            where,
+            field,
+            f"{what} is {width}×{height} = {width * height:,} pixels, over the limit of {pixel_limit():,} "
+            "(a decompression bomb? raise NPO_BENCH_MAX_IMAGE_PIXELS if the data really needs it)",
+        )
 
 
 def decode_images(value: Any, base_dir: Path | None, where: str, field: str) -> list[Image]:
@@ -46,6 +75,7 @@ def _one(value: Any, base_dir: Path | None, where: str, field: str) -> Image:
     from PIL import Image, UnidentifiedImageError
 
     if hasattr(value, "convert"):
+        check_pixels(*value.size, where, field)
         return value.convert("RGB")
     if isinstance(value, dict):
         if value.get("bytes"):
@@ -57,11 +87,18 @@ def _one(value: Any, base_dir: Path | None, where: str, field: str) -> Image:
         value = _file_or_base64(value, base_dir, where, field)
     if not isinstance(value, (bytes, bytearray)):
         raise bad_row(where, field, f"cannot read an image from a {type(value).__name__}")
+    if len(value) > byte_limit():
+        raise bad_row(where, field, f"the image has {len(value):,} bytes, over the limit of {byte_limit():,}")
     try:
-        with Image.open(io.BytesIO(value)) as image:
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise bad_row(where, field, f"not a readable image ({exc})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit decides
+            with Image.open(io.BytesIO(value)) as image:
+                check_pixels(*image.size, where, field)  # from the header: nothing decoded yet
+                return image.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise bad_row(where, field, f"a decompression bomb ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:  # PIL's decoders raise these
+        raise bad_row(where, field, f"not a readable image ({type(exc).__name__}: {exc})") from None
 
 
 def _file_or_base64(value: str, base_dir: Path | None, where: str, field: str) -> bytes:
@@ -75,4 +112,6 @@ def _file_or_base64(value: str, base_dir: Path | None, where: str, field: str) -
         path = base_dir / path
     if not path.is_file():
         raise bad_row(where, field, f"image file {path} not found")
+    if path.stat().st_size > byte_limit():
+        raise bad_row(where, field, f"image file {path} has {path.stat().st_size:,} bytes, over the limit")
     return path.read_bytes()

@@ -43,18 +43,37 @@ def text(row: Mapping[str, Any], field: str, where: str) -> str:
     return str(value).strip()
 
 
+def whole_number(row: Mapping[str, Any], field: str, where: str, low: int, high: int) -> int | None:
+    """An optional whole number in ``[low, high]`` (None when absent): ``"2"`` and ``2.0`` count, ``"inf"`` does not."""
+    value = optional(row, field)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise bad_row(where, field, f"{value!r} is not a number") from None
+    if not math.isfinite(number) or not number.is_integer() or not low <= number <= high:
+        raise bad_row(where, field, f"{value!r} is not a whole number from {low} to {high}")
+    return int(number)
+
+
+def _parsed_literal(text: str, where: str, field: str, expected: str) -> Any:
+    """``text`` read as JSON, else as a Python literal (``ast.literal_eval`` builds data, never runs code)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise bad_row(where, field, f"expected {expected}, got {text[:60]!r}") from None
+
+
 def string_list(value: Any, where: str, field: str) -> list[str]:
     """A list field that may arrive as a list, a JSON/Python list literal (MMMU's ``options``) or ``None``."""
     if is_missing(value):
         return []
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                raise bad_row(where, field, f"expected a list, got {value[:60]!r}") from None
+        value = _parsed_literal(value, where, field, "a list")
     if hasattr(value, "tolist"):  # numpy array from parquet
         value = value.tolist()
     if value is None:  # "None" / "null" written for an item without options
@@ -70,13 +89,7 @@ def mapping(value: Any, where: str, field: str) -> dict[str, Any]:
     if is_missing(value):
         return {}
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                raise bad_row(where, field, f"expected a mapping, got {value[:60]!r}") from None
+        value = _parsed_literal(value, where, field, "a mapping")
     if not isinstance(value, dict):
         raise bad_row(where, field, f"expected a mapping, got {type(value).__name__}")
     return value

@@ -93,13 +93,8 @@ def _one_of(fields: dict, name: str, allowed: tuple[str, ...], where: str) -> st
 
 
 def _precision(fields: dict, where: str) -> int | None:
-    value = schema.optional(fields, "precision")
-    if value is None:
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise bad_row(where, "precision", f"{value!r} is not a number of decimals") from None
+    """Decimal places of a float answer: a whole number 0–15 (``"inf"`` or ``2.5`` is a bad row)."""
+    return schema.whole_number(fields, "precision", where, 0, 15)
 
 
 @hookimpl

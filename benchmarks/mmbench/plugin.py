@@ -94,11 +94,10 @@ class MMBenchBenchmark(FileBenchmark):
 
 
 def _index(fields: dict, where: str) -> int:
-    value = schema.required(fields, "index", where)
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise bad_row(where, "index", f"{value!r} is not an integer") from None
+    schema.required(fields, "index", where)
+    index = schema.whole_number(fields, "index", where, -(2**53), 2**53)
+    assert index is not None  # required above
+    return index
 
 
 @hookimpl

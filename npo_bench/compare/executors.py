@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol
 
 from npo_bench.compare.jobs import Job, Outcome, train_job
@@ -30,24 +30,39 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    def __init__(self, jobs: int = 1):
+    def __init__(self, jobs: int = 1, work: Callable[[Job], Outcome] = train_job):
         self.jobs = max(1, jobs)
         self.threads = None
+        self.work = work  # a module-level function (pickled by name into the workers); tests pass a stand-in
 
     def run(self, jobs: Sequence[Job], on_start: OnStart, on_done: OnDone) -> None:
         if self.jobs == 1:
             for job in jobs:
                 on_start(job)
-                on_done(train_job(job))
+                on_done(self.work(job))
             return
         context = multiprocessing.get_context("spawn")  # no forked torch state
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-            futures = {}
-            for job in jobs:
+        queue = iter(jobs)
+        in_flight: dict[Future[Outcome], Job] = {}
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+
+        def start_next() -> None:  # a run is handed to a worker only when one is free: on_start means started
+            job = next(queue, None)
+            if job is not None:
                 on_start(job)
-                futures[pool.submit(train_job, job)] = job
-            for future in as_completed(futures):
-                on_done(future.result())
+                in_flight[pool.submit(self.work, job)] = job
+
+        try:
+            for _ in range(self.jobs):
+                start_next()
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del in_flight[future]
+                    on_done(future.result())
+                    start_next()
+        finally:  # Ctrl-C or a failed run: nothing new starts; the running runs stop (SIGINT) or finish
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RayExecutor:

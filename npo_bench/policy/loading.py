@@ -7,7 +7,6 @@ Nothing is downloaded: a name that is not a local directory is an error.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from transformers.utils import logging as hf_logging
 
 from npo_bench.errors import UserError
 from npo_bench.policy import image_dedup
+from npo_bench.policy.model_dir import read_model_config
 from npo_bench.policy.processor import PROCESSORS
 
 hf_logging.disable_progress_bar()  # per-shard load/save bars would drown our own progress display
@@ -58,15 +58,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def read_model_type(path: Path) -> str:
-    config_file = path / "config.json"
-    if not path.is_dir():
-        raise UserError(f"model directory {path} does not exist", hint="pass a local HF model directory or a run")
-    if not config_file.is_file():
-        raise UserError(f"model directory {path} has no config.json", hint="is this a save_pretrained directory?")
-    try:
-        return str(json.loads(config_file.read_text())["model_type"])
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise UserError(f"{config_file}: unreadable model config ({exc})") from None
+    """The ``model_type`` of a model directory, its config.json checked first (:mod:`npo_bench.policy.model_dir`)."""
+    return str(read_model_config(path)["model_type"])
 
 
 def load_policy(

@@ -27,6 +27,7 @@ from npo_bench.policy.micro_batches import MicroBatching, forward_micro_batches
 from npo_bench.runs import RunDir
 from npo_bench.trainer import checkpoints
 from npo_bench.trainer.data import PromptStream
+from npo_bench.trainer.resume import restore_bookkeeping
 from npo_bench.trainer.step import (
     Timer,
     compute_advantages,
@@ -104,12 +105,7 @@ class EmbeddedBackend:
         """Restore everything (source state too) and truncate the logs to what the checkpoint had seen."""
         self.restore(ref)
         state = checkpoints.load_trainer_state(ref)
-        self.updates = int(state.get("updates", state["step"]))
-        self.trained_through = int(state.get("trained_through", state["step"]))
-        if self.source is not None:
-            self.source.load_state_dict(state["source"])
-        self.run.metrics.truncate(int(state["metrics_lines"]))
-        self.run.events.truncate(int(state["events_lines"]))
+        restore_bookkeeping(self, state)
 
     def train(self, steps: int) -> None:
         for _ in range(steps):

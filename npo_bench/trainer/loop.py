@@ -14,10 +14,12 @@ from typing import Any
 
 from npo_bench.config import RunConfig, to_dict
 from npo_bench.evaluate import EvalResult, evaluate
+from npo_bench.guarded import guard_source
 from npo_bench.host import get_host
 from npo_bench.progress import RunProgress
 from npo_bench.runs import RunDir, atomic_write_json
 from npo_bench.trainer import checkpoints
+from npo_bench.trainer.resume import finished_scores, resume_from, writing
 from npo_bench.trainer.warmup import base_model_dir
 from npo_bench.types import RunEnd, RunStart, StepEnd, StepPhase
 
@@ -29,9 +31,14 @@ def default_run_name(config: RunConfig) -> str:
 
 
 def create_run(config: RunConfig, passed: dict[str, Any]) -> RunDir:
-    name = config.name or default_run_name(config)
-    config.name = name
-    return RunDir.create(Path(config.runs_dir) / name, to_dict(config), passed, config.seed)
+    """Create (exclusively) and lock the run directory; a derived name gets a suffix if it is taken."""
+    derived = config.name is None
+    config.name = config.name or default_run_name(config)
+    run = RunDir.create(
+        Path(config.runs_dir) / config.name, to_dict(config), passed, config.seed, suffix_on_collision=derived
+    )
+    config.name = run.path.name
+    return run
 
 
 class Run:
@@ -46,20 +53,28 @@ class Run:
         self.test_prompts: list[Any] = []
 
     def execute(self, resume: bool = False) -> dict[str, float]:
+        """Run to the end (or continue from the newest checkpoint), holding the run's lock throughout."""
+        with writing(self.run, resume):
+            return self._execute(resume)
+
+    def _execute(self, resume: bool) -> dict[str, float]:
         config = self.config
         base = base_model_dir(config, self.log)
         backend_cls = self.host.get("backend", config.backend).load()
         self.backend = backend_cls(config, self.run, base, on_step=self._on_step)
-        source_cls = self.host.get("source", config.source.name).load()
-        self.backend.attach_source(source_cls())
+        source = self.host.get("source", config.source.name)
+        self.backend.attach_source(guard_source(source.load()(), source))
         benchmark = self.backend.benchmark
         self.test_prompts = benchmark.load(
             config.task.test_split, config.eval.size or config.task.test_size, config.task.seed
         )
-        ref = checkpoints.latest_checkpoint(self.run.checkpoints) if resume else None
+        ref = resume_from(self.backend, self.run, self.log) if resume else None
         if ref is not None:
-            self.backend.resume(ref)
             self.log(f"resumed {self.run.path} from {ref.tag} (step {ref.step})")
+            finished = finished_scores(self.run, config.trainer.steps, self.backend.step)
+            if finished is not None:
+                self.log(f"{self.run.path} is already finished (step {self.backend.step}): nothing to do")
+                return finished
         self._log_warnings(
             self.host.hooks.on_run_start(RunStart(self.run.path, to_dict(config), self.backend.step, ref is not None))
         )

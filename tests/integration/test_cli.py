@@ -121,11 +121,18 @@ def test_unwritable_run_directory_as_a_file(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_corrupt_checkpoint_is_named(micro_base, tmp_path, capsys):
+def test_corrupt_checkpoints_are_named_and_never_restarted_over(micro_base, tmp_path, capsys):
     runs = tmp_path / "runs"
     assert main(["run", "--preset", "micro", "--runs-dir", str(runs), "--name", "c", "--steps", "3"]) == 0
     capsys.readouterr()
-    state = runs / "c" / "checkpoints" / "step-000003" / "trainer_state.pt"
-    state.write_bytes(b"garbage")
+    metrics = (runs / "c" / "metrics.jsonl").read_bytes()
+    for tag in ("step-000000", "step-000003"):  # every checkpoint torn: nothing to fall back to
+        state = runs / "c" / "checkpoints" / tag / "trainer_state.pt"
+        state.write_bytes(b"garbage")
     assert main(["run", "--resume", str(runs / "c")]) == 2
-    assert "is corrupt" in _error_line(capsys)
+    captured = capsys.readouterr()
+    assert "latest.json names step-000003, but trainer_state.pt has 7 bytes" in captured.out  # the warning
+    error = captured.err.strip()
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    assert "no intact checkpoint to resume from, but metrics.jsonl holds 3 training step(s)" in error
+    assert (runs / "c" / "metrics.jsonl").read_bytes() == metrics

@@ -153,7 +153,7 @@ def test_kl_samples_per_prompt_sets_how_many_probe_responses_score_the_kl(fake_c
     assert _drive(source, fake_control, 0, 40) == 10
     probe = [args for kind, args in fake_control.calls if kind == "sample"][-1]
     assert {args[0] for kind, args in fake_control.calls if kind == "logprobs"} == {3 * probe[0]}
-    with pytest.raises(UserError, match="kl_samples_per_prompt must be ≥ 1"):
+    with pytest.raises(UserError, match="kl_samples_per_prompt=0: must be ≥ 1"):
         NearFutureSource.validate_options({"auto": True, "kl_samples_per_prompt": 0})
 
 

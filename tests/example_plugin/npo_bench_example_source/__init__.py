@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from npo_bench import UserError, hookimpl
-from npo_bench.guidance import TrainerControl
+from npo_bench import hookimpl
+from npo_bench.guidance import TrainerControl, source_options
+from npo_bench.options import Option
+from npo_bench.state import trajectory_from_state, trajectory_state
 from npo_bench.types import Group, Injection, Prompt, StepStats, Trajectory
 
 
 class LastSuccess:
     """Replay the policy's own latest correct trajectory into the last slot of groups with p̂ = 0."""
 
-    options = {"max_age": (50, "forget a success after this many steps")}
+    # checked (names, type, range) before a run directory exists; listed by `npo-bench sources`
+    options = {"max_age": Option(50, "forget a success after this many steps", ge=1)}
 
     def setup(self, ctl: TrainerControl, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise UserError(f"source 'last_success': unknown options {sorted(unknown)}")
-        self.max_age = int(options.get("max_age", self.options["max_age"][0]))
+        self.max_age = int(source_options("last_success", self.options, options)["max_age"])
         self.memory: dict[str, tuple[int, Trajectory]] = {}  # prompt id -> (step, trajectory)
         self.step = 0
         self.replayed = 0
@@ -54,10 +54,14 @@ class LastSuccess:
                 self.memory[group.prompt.id] = (stats.step, success)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"memory": dict(self.memory), "max_age": self.max_age}
+        """Plain data only (checkpoints are loaded with weights_only=True): trajectories go through trajectory_state."""
+        memory = {pid: {"step": step, "trajectory": trajectory_state(t)} for pid, (step, t) in self.memory.items()}
+        return {"memory": memory, "max_age": self.max_age}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.memory = dict(state["memory"])
+        self.memory = {
+            pid: (int(m["step"]), trajectory_from_state(m["trajectory"])) for pid, m in state["memory"].items()
+        }
         self.max_age = int(state["max_age"])
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from npo_bench.guidance import GuidanceSource
-from npo_bench.testing import make_group
+from npo_bench.testing import checkpoint_round_trip, make_group
 from npo_bench.types import StepStats
 
 
@@ -36,7 +36,7 @@ def test_state_survives_a_checkpoint(plugin_host, fake_control):
     source.after_step(StepStats(1, {}, (make_group("p0", correct=1),)))
     restored = cls()
     restored.setup(fake_control, {})
-    restored.load_state_dict(source.state_dict())
+    restored.load_state_dict(checkpoint_round_trip(source.state_dict()))  # as a checkpoint stores it
     assert restored.guide([make_group("p0", 0)])
 
 

@@ -12,6 +12,7 @@ from benchmark_fixtures import mathvista_cases, png_base64, png_bytes, write_spl
 
 from npo_bench.benchmark import make_benchmark
 from npo_bench.errors import UserError
+from npo_bench_benchmarks.common.errors import BadRow
 
 
 def _rows(n=3):
@@ -89,8 +90,11 @@ def test_hub_ids_need_the_optional_datasets_package(monkeypatch):
         make_benchmark("mathvista").load("testmini", 1, 0)
 
 
-def test_bad_json_line_is_named(tmp_path):
+def test_bad_json_line_is_a_bad_row_named_by_file_and_line(tmp_path):
     (tmp_path / "testmini.jsonl").write_text('{"pid": 1}\nnot json\n')
+    with pytest.raises(BadRow, match="testmini.jsonl row 1: field 'question'"):
+        make_benchmark("mathvista", {"data": str(tmp_path)}).load("testmini", None, 0)
     bench = make_benchmark("mathvista", {"data": str(tmp_path), "skip_bad": True})
-    with pytest.raises(UserError, match="testmini.jsonl line 2: not valid JSON"):
+    with pytest.raises(UserError, match="no usable items"):  # both rows are bad: each is skipped, none is left
         bench.load("testmini", None, 0)
+    assert "testmini.jsonl row 2: line 2: not valid JSON" in bench.skipped[1]
