@@ -139,6 +139,7 @@ class WarmupConfig:
         "torch CPU threads of the SFT warm-up, whatever model.threads says; part of the cache key: the thread count "
         "changes the float summation order, hence the base's weights, so it is fixed to let runs at any "
         "model.threads (compare --jobs 2 --set model.threads=1) share one base",
+        ge=1,
     )
 
 
