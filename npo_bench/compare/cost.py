@@ -98,6 +98,21 @@ def run_seconds(costs: StepCosts, method: str, config: dict[str, Any], jobs: int
     return seconds * costs.slowdown_for(jobs)
 
 
+def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1) -> float:
+    """Seconds per guided step that a finished run's wall implies: :func:`run_seconds` solved for ``step_s``.
+
+    The inverse of :func:`run_seconds` (same setup, evaluation and slowdown terms, same rollout-shape scaling), so a
+    table refitted from a comparison's walls predicts those walls again (``perf/step_costs.py``).
+    """
+    trainer, rollout, ev = config["trainer"], config["rollout"], config["eval"]
+    steps = int(trainer["steps"])
+    shape = rollout["prompts_per_step"] * rollout["n"] / costs.rollouts_per_step
+    items = (ev.get("size") or config["task"]["test_size"]) * ev["samples"] / costs.eval_items
+    alone = wall_s / costs.slowdown_for(jobs)
+    training = alone - costs.setup_s - evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
+    return training / (steps * shape)
+
+
 def makespan(durations: Sequence[float], workers: int) -> float:
     """Wall time of ``durations`` on ``workers`` that each take the next run in order when free."""
     if not durations:

@@ -9,6 +9,7 @@ from npo_bench.compare.cost import (
     StepCosts,
     WallTracker,
     evaluations,
+    fitted_step_s,
     load_costs,
     makespan,
     plan_seconds,
@@ -55,6 +56,15 @@ def test_run_seconds_from_the_step_costs():
     assert run_seconds(COSTS, "grpo", _config(prompts=32, test_size=250)) == pytest.approx(627.5)
     assert run_seconds(COSTS, "grpo", _config(), jobs=2) == pytest.approx(345.0 * 1.2)
     assert run_seconds(COSTS, "grpo", _config(), jobs=3) == pytest.approx(345.0 * 1.2)  # the largest known ≤ jobs
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_fitted_step_cost_predicts_the_wall_it_came_from(jobs):
+    config = _config(steps=300, prompts=8, samples=2)
+    wall = run_seconds(COSTS, "npo", config, jobs=jobs)
+    assert fitted_step_s(COSTS, wall, config, jobs=jobs) == pytest.approx(0.75)
+    # 600 steps of 16 × 8 on 2 workers: 1440 s → 1440 / 1.2 = 1200 alone − 10 setup − 7 × 5 eval = 1155 → 1.925 s
+    assert fitted_step_s(COSTS, 1440.0, _config(), jobs=2) == pytest.approx(1155 / 600)
 
 
 def test_makespan_takes_runs_in_order_on_free_workers():
