@@ -24,19 +24,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
-from npo_bench_benchmarks.common.scoring import (
-    check_options,
-    choice_gold,
-    judged,
-    letters_for,
-    no_answer,
-    official,
-    option_texts,
-    ours,
-)
+from npo_bench_benchmarks.common.answers import read_letters
+from npo_bench_benchmarks.common.choice import choice_response, final_answer_verdict, single, statement_verdict
+from npo_bench_benchmarks.common.scoring import judged, no_answer, official, ours
 
 REFUSALS = (
     "Sorry, I can't help with images of people yet.",
@@ -90,34 +81,21 @@ def score_choice(response: object, gold: Any, **options: Any) -> Verdict:
     letters is wrong; when the official rules read nothing, an "Answer: X" / "the answer is X" statement is read by
     npo-bench's letter reader (VLMEvalKit would ask its GPT judge; without one the item is wrong).
     """
-    check_options(VERIFIER, options, ACCEPTS)
-    texts = option_texts(VERIFIER, options)
-    letters = letters_for(VERIFIER, options, texts)
-    expected = choice_gold(VERIFIER, gold, letters, options)
-    named = dict(zip(letters, texts, strict=False))
-    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
-    letter, how = _infer(text, letters, named)
-    same = raw == text or _infer(raw, letters, named)[0] == letter
+    item = choice_response(VERIFIER, ACCEPTS, response, gold, options)
+    named = dict(zip(item.letters, item.texts, strict=False))
+    letter, how = _infer(item.text, item.letters, named)
+    same = not item.reasoning_dropped or _infer(item.raw, item.letters, named)[0] == letter
     as_official = official(f"can_infer_{how}") if same else ours("reasoning_dropped")
-    final = container(text)
+
+    def read(answer: str) -> str | None:
+        return _infer(answer, item.letters, named)[0] or single(read_letters(answer, item.letters, item.texts))
+
+    final = final_answer_verdict(item, letter, as_official, read)
     if final is not None:
-        if hedged(final.text, letters):
-            return judged(False, final.text, ours("hedged"))
-        read = _infer(final.text, letters, named)[0] or _single(read_letters(final.text, letters, texts))
-        if read is not None:
-            rule = as_official if read == letter else ours(final.rule)
-            return judged(read == expected, read, rule)
+        return final
     if letter == NONE_OF_THEM:
         return judged(False, NONE_OF_THEM, official("refusal") if same else ours("reasoning_dropped"))
-    said = statement(text)
-    if said is not None and hedged(said.text, letters):
-        return judged(False, said.text, ours("hedged"))
-    read = _single(read_letters(said.text, letters, texts)) if said is not None else None
-    if read is not None and read != letter:  # the final-answer statement names another option than the rule read
-        return judged(read == expected, read, ours(said.rule))
-    if letter is not None:
-        return judged(letter == expected, letter, as_official)
-    return no_answer()
+    return statement_verdict(item, letter, as_official, no_answer())
 
 
 VERIFIER = "vlmevalkit_choice"
@@ -130,7 +108,3 @@ def _infer(prediction: str, letters: str, named: Mapping[str, str]) -> tuple[str
         return letter, "option"
     letter = infer_text(prediction, named) if named else None
     return (letter, "text") if letter else (None, "none")
-
-
-def _single(found: frozenset[str]) -> str | None:
-    return next(iter(found)) if len(found) == 1 else None

@@ -24,19 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
-from npo_bench_benchmarks.common.scoring import (
-    check_options,
-    choice_gold,
-    judged,
-    letters_for,
-    no_answer,
-    official,
-    option_texts,
-    ours,
-)
+from npo_bench_benchmarks.common.answers import read_letters
+from npo_bench_benchmarks.common.choice import choice_response, final_answer_verdict, single, statement_verdict
+from npo_bench_benchmarks.common.scoring import no_answer, official, ours
 
 VERIFIER = "mmmu_pro_choice"
 ACCEPTS = frozenset({"options", "n_options"})
@@ -77,32 +68,17 @@ def _last(candidates: list[str], positions: list[int]) -> str:
 
 
 def score(response: object, gold: Any, **options: Any) -> Verdict:
-    """The official parse and verdict, with the deviations of the module docstring."""
-    check_options(VERIFIER, options, ACCEPTS)
-    texts = option_texts(VERIFIER, options)
-    letters = letters_for(VERIFIER, options, texts)
-    expected = choice_gold(VERIFIER, gold, letters, options)
-    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
-    letter, step = parse(text, letters, texts)
-    same = raw == text or parse(raw, letters, texts)[0] == letter  # the reasoning before </think> changed nothing
+    """The official parse and verdict, with the deviations of the module docstring (common/choice.py's ladder)."""
+    item = choice_response(VERIFIER, ACCEPTS, response, gold, options)
+    letter, step = parse(item.text, item.letters, item.texts)
+    same = not item.reasoning_dropped or parse(item.raw, item.letters, item.texts)[0] == letter
     as_official = official(step) if same else ours("reasoning_dropped")
-    final = container(text)
+
+    def read(answer: str) -> str | None:
+        return single(read_letters(answer, item.letters, item.texts)) or parse(answer, item.letters, item.texts)[0]
+
+    final = final_answer_verdict(item, letter, as_official, read)
+    # "J. A dramatic increase": the official parser reads the article "A "; the statement step reads J
     if final is not None:
-        if hedged(final.text, letters):
-            return judged(False, final.text, ours("hedged"))
-        read = _single(read_letters(final.text, letters, texts)) or parse(final.text, letters, texts)[0]
-        if read is not None:
-            return judged(read == expected, read, as_official if read == letter else ours(final.rule))
-    said = statement(text)
-    if said is not None and hedged(said.text, letters):
-        return judged(False, said.text, ours("hedged"))
-    read = _single(read_letters(said.text, letters, texts)) if said is not None else None
-    if read is not None and read != letter:  # "J. A dramatic increase": the official parser reads the article "A "
-        return judged(read == expected, read, ours(said.rule))
-    if letter is not None:
-        return judged(letter == expected, letter, as_official)
-    return no_answer(ours("no_random_guess"))
-
-
-def _single(found: frozenset[str]) -> str | None:
-    return next(iter(found)) if len(found) == 1 else None
+        return final
+    return statement_verdict(item, letter, as_official, no_answer(ours("no_random_guess")))

@@ -19,19 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from npo_bench.verify.safety import MAX_RESPONSE_CHARS
 from npo_bench.verify.verdict import Verdict
-from npo_bench_benchmarks.common.answers import both, container, hedged, read_letters, statement
-from npo_bench_benchmarks.common.scoring import (
-    check_options,
-    choice_gold,
-    judged,
-    letters_for,
-    no_answer,
-    official,
-    option_texts,
-    ours,
-)
+from npo_bench_benchmarks.common.answers import read_letters
+from npo_bench_benchmarks.common.choice import choice_response, final_answer_verdict, single, statement_verdict
+from npo_bench_benchmarks.common.scoring import no_answer, official, ours
 
 VERIFIER = "wemath_choice"
 ACCEPTS = frozenset({"options", "n_options"})
@@ -52,34 +43,17 @@ def starts_a_word(response: str) -> bool:
 
 
 def score(response: object, gold: Any, **options: Any) -> Verdict:
-    """The official reading and verdict, with the deviations of the module docstring."""
-    check_options(VERIFIER, options, ACCEPTS)
-    texts = option_texts(VERIFIER, options)
-    letters = letters_for(VERIFIER, options, texts)
-    expected = choice_gold(VERIFIER, gold, letters, options)
-    raw, text = both(response, options.get("max_chars", MAX_RESPONSE_CHARS))
-    letter = parse(text)
-    word_start = letter is not None and starts_a_word(text)
+    """The official reading and verdict, with the deviations of the module docstring (common/choice.py's ladder)."""
+    item = choice_response(VERIFIER, ACCEPTS, response, gold, options)
+    letter = parse(item.text)
+    word_start = letter is not None and starts_a_word(item.text)
     if word_start:
         letter = None
-    as_official = official("answer_letter") if raw == text or parse(raw) == letter else ours("reasoning_dropped")
-    final = container(text)
+    same = not item.reasoning_dropped or parse(item.raw) == letter
+    as_official = official("answer_letter") if same else ours("reasoning_dropped")
+    final = final_answer_verdict(
+        item, letter, as_official, lambda answer: single(read_letters(answer, item.letters, item.texts))
+    )
     if final is not None:
-        if hedged(final.text, letters):
-            return judged(False, final.text, ours("hedged"))
-        read = _single(read_letters(final.text, letters, texts))
-        if read is not None:
-            return judged(read == expected, read, as_official if read == letter else ours(final.rule))
-    said = statement(text)
-    if said is not None and hedged(said.text, letters):
-        return judged(False, said.text, ours("hedged"))
-    read = _single(read_letters(said.text, letters, texts)) if said is not None else None
-    if read is not None and read != letter:  # the final-answer statement names another option than the rule read
-        return judged(read == expected, read, ours(said.rule))
-    if letter is not None:
-        return judged(letter == expected, letter, as_official)
-    return no_answer(ours("word_start") if word_start else None)
-
-
-def _single(found: frozenset[str]) -> str | None:
-    return next(iter(found)) if len(found) == 1 else None
+        return final
+    return statement_verdict(item, letter, as_official, no_answer(ours("word_start") if word_start else None))
