@@ -95,17 +95,20 @@ class EmbeddedBackend:
 
     def restore(self, ref: CheckpointRef) -> None:
         """Roll the *trainer* back (weights, optimizer, RNG, data cursor); the source keeps its memory."""
+        self._restore(ref)
+
+    def resume(self, ref: CheckpointRef) -> None:
+        """Restore everything (source state too) and truncate the logs to what the checkpoint had seen."""
+        restore_bookkeeping(self, self._restore(ref))
+
+    def _restore(self, ref: CheckpointRef) -> dict[str, Any]:
+        """:meth:`restore`, returning the trainer state it read (read once, weights-only)."""
         state = checkpoints.load_trainer_state(ref)
         checkpoints.load_weights_into(self.policy.model, checkpoints.load_weights(ref), ref.path)
         self.optimizer.load_state_dict(state["optimizer"])
         checkpoints.restore_rng(state["rng"])
         self._step = int(state["step"])
-
-    def resume(self, ref: CheckpointRef) -> None:
-        """Restore everything (source state too) and truncate the logs to what the checkpoint had seen."""
-        self.restore(ref)
-        state = checkpoints.load_trainer_state(ref)
-        restore_bookkeeping(self, state)
+        return state
 
     def train(self, steps: int) -> None:
         for _ in range(steps):

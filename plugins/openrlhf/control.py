@@ -83,6 +83,13 @@ class OpenRLHFControl:
         return checkpoints.write_checkpoint(self.run.checkpoints, tag, state, write_deepspeed)
 
     def restore(self, ref: CheckpointRef) -> None:
+        self._restore(ref)
+
+    def resume(self, ref: CheckpointRef) -> None:
+        restore_bookkeeping(self, self._restore(ref))
+
+    def _restore(self, ref: CheckpointRef) -> dict[str, Any]:
+        """:meth:`restore`, returning the trainer state it read (read once, weights-only)."""
         state = checkpoints.load_trainer_state(ref, STATE_KEYS)
         ahead = self.fingerprint() if self.check_restores and "fingerprint" in state else None
         try:
@@ -97,11 +104,7 @@ class OpenRLHFControl:
         self._step = int(state["step"])
         if ahead is not None:
             self._check_restore(ref, state, ahead)
-
-    def resume(self, ref: CheckpointRef) -> None:
-        self.restore(ref)
-        state = checkpoints.load_trainer_state(ref, STATE_KEYS)
-        restore_bookkeeping(self, state)
+        return state
 
     def train(self, steps: int) -> None:
         for _ in range(steps):
