@@ -8,10 +8,12 @@ walls again. Runs that the comparison reused without training have no wall and a
 
     npo-bench compare grpo npo luffy --seeds 3 --jobs 2 --set model.threads=1 --out reports/c
     python perf/step_costs.py reports/c --jobs 2      # the --jobs the comparison ran with
+    python perf/step_costs.py reports/c --jobs 2 --started-after 2026-12-06T02:20   # only runs begun since then
 
 Prints, per method: runs fitted, seconds per step (mean ± sd over runs), the table's current value and the
 ratio, then a ``step_s:`` block to paste into the cost table with a ``measured:`` line saying where it came from.
-Walls measured beside other work are not costs: fit from a comparison that had the machine to itself.
+Walls measured beside other work are not costs: fit from a comparison that had the machine to itself, and skip
+runs an earlier, busier comparison trained (``--started-after``, against each run's ``meta.json``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import statistics
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from npo_bench.compare.cost import fitted_step_s, load_costs
@@ -41,11 +44,25 @@ def run_dirs(report: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def started(path: Path) -> datetime:
+    """When the run began (``meta.json``; a resumed run keeps its first start)."""
+    return aware(datetime.fromisoformat(json.loads((path / "meta.json").read_text())["started"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("report", type=Path, help="a compare report folder (holds results.json)")
     parser.add_argument("--jobs", type=int, required=True, help="runs at a time in that comparison")
     parser.add_argument("--preset", default="tiny-cpu", help="whose cost table supplies setup, eval and slowdown")
+    parser.add_argument(
+        "--started-after",
+        type=datetime.fromisoformat,
+        help="skip runs whose meta.json says they started before this time (ISO, UTC when no zone is given)",
+    )
     args = parser.parse_args()
     if not (args.report / "results.json").is_file():
         sys.exit(f"{args.report}: no results.json (the --out folder of an `npo-bench compare`)")
@@ -55,6 +72,9 @@ def main() -> None:
 
     fitted: dict[str, list[float]] = {}
     for method, path in run_dirs(args.report):
+        if args.started_after is not None and started(path) < aware(args.started_after):
+            print(f"skipped {path}: started before {args.started_after:%Y-%m-%d %H:%M}")
+            continue
         wall = read_wall(path)
         if wall is None:
             print(f"skipped {path}: reused, no wall of its own")
