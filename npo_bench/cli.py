@@ -34,7 +34,7 @@ NPO_BENCH_DISABLE_PLUGINS, NPO_BENCH_TRACE_PLUGINS.
 
 
 def _method_names() -> list[str]:
-    from npo_bench.config import builtin_config_dir
+    from npo_bench.presets import builtin_config_dir
 
     return sorted(p.stem for p in builtin_config_dir("methods").glob("*.yaml"))
 
@@ -99,7 +99,7 @@ def _add_judge_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _resolve(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
-    from npo_bench.config import resolve
+    from npo_bench.presets import resolve
 
     preset = args.preset or "tiny-cpu"
     return resolve(preset, args.config, args.overrides, extra, method=getattr(args, "method", None))

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npo_bench.benchmark import make_benchmark
-from npo_bench.config import RunConfig, from_dict, parse_override
+from npo_bench.config import RunConfig, from_dict
 from npo_bench.errors import UserError, did_you_mean
 from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
 from npo_bench.policy.loading import load_policy_for
+from npo_bench.presets import parse_override
 from npo_bench.progress import RunProgress
 from npo_bench.runlock import writer_lock
 from npo_bench.runs import RunDir, atomic_write_json

@@ -95,7 +95,7 @@ def _get(results: Any, workers: list) -> tuple:
 
 # ---- the shared setup -----------------------------------------------------------------------------------------------
 def _config_and_base(settings: dict) -> tuple[Any, Path, str]:
-    from npo_bench.config import resolve
+    from npo_bench.presets import resolve
     from npo_bench.trainer.warmup import REPORT_FILE, cache_root, initial_model_dir, warmup_key
 
     config = resolve(settings["preset"], overrides=settings["overrides"])

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-from npo_bench.config import TinyModelConfig, resolve
+from npo_bench.config import TinyModelConfig
+from npo_bench.presets import resolve
 from npo_bench.runs import RunDir
 from npo_bench.trainer.backend import EmbeddedBackend
 from npo_bench.trainer.warmup import initial_model_dir

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from npo_bench.config import resolve
+from npo_bench.presets import resolve
 from npo_bench.runs import RunDir
 from npo_bench.trainer.backend import EmbeddedBackend
 from npo_bench.trainer.warmup import REPORT_FILE, cache_root, initial_model_dir, warmup_key

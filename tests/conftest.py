@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from npo_bench.config import RunConfig, resolve
+from npo_bench.config import RunConfig
+from npo_bench.presets import resolve
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ class StepCosts:
 
 
 def costs_file(preset: str) -> Path:
-    from npo_bench.config import builtin_config_dir
+    from npo_bench.presets import builtin_config_dir
 
     return builtin_config_dir("costs") / f"{preset}.yaml"
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from npo_bench.config import config_hash, resolve, to_dict
+from npo_bench.config import config_hash, to_dict
+from npo_bench.presets import resolve
 
 LOCATION_FIELDS = ("name", "runs_dir", "cache_dir")
 

@@ -22,7 +22,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from npo_bench.config import EvalConfig, ModelConfig, resolve
+from npo_bench.config import EvalConfig, ModelConfig
 from npo_bench.errors import UserError
 from npo_bench.evaluate import EVAL_SEED
 from npo_bench.lmeval.hooks import IMAGE_PLACEHOLDER
@@ -30,6 +30,7 @@ from npo_bench.model_eval import resolve_model
 from npo_bench.policy.images import combine
 from npo_bench.policy.loading import load_policy_for
 from npo_bench.policy.sampling import sample
+from npo_bench.presets import resolve
 from npo_bench.types import Prompt
 
 GEN_KWARGS = {"do_sample", "temperature", "top_p", "top_k", "max_gen_toks", "until"}

@@ -19,10 +19,11 @@ import benchmark_fixtures as fx  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
 
 import npo_bench.lmeval.model  # noqa: E402, F401  (registers the `npo-bench` lm-eval model)
-from npo_bench.config import TinyModelConfig, resolve  # noqa: E402
+from npo_bench.config import TinyModelConfig  # noqa: E402
 from npo_bench.lmeval.export import export_tasks  # noqa: E402
 from npo_bench.model_eval import evaluate_model  # noqa: E402
 from npo_bench.policy.tiny import build_tiny_policy  # noqa: E402
+from npo_bench.presets import resolve  # noqa: E402
 
 SMALL = dict(
     hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, vision_depth=1, vision_hidden=16

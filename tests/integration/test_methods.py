@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from npo_bench.config import resolve
+from npo_bench.presets import resolve
 from npo_bench.trainer.loop import Run, create_run
 
 pytestmark = pytest.mark.slow

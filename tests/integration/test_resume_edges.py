@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from npo_bench.config import resolve
 from npo_bench.errors import UserError
+from npo_bench.presets import resolve
 from npo_bench.runs import RunDir
 from npo_bench.testing import without_timings
 from npo_bench.trainer.checkpoints import LATEST, STATE_FILE, latest_checkpoint, load_weights

@@ -5,12 +5,13 @@ import copy
 import pytest
 import torch
 
-from npo_bench.config import TinyModelConfig, resolve
+from npo_bench.config import TinyModelConfig
 from npo_bench.policy import micro_batches
 from npo_bench.policy.batching import collate, encode_prompt
 from npo_bench.policy.loading import load_policy
 from npo_bench.policy.logprobs import response_token_stats
 from npo_bench.policy.tiny import build_tiny_policy
+from npo_bench.presets import resolve
 from npo_bench.trainer.step import Rows, update_policy
 from npo_bench.types import Trajectory
 from npo_bench_benchmarks.synthetic.dataset import generate_split

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from npo_bench.config import resolve
+from npo_bench.presets import resolve
 from npo_bench.trainer import warmup
 
 

@@ -35,7 +35,7 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def parsed_args():
     """OpenRLHF's own parsed namespace for a small GRPO config (n = 4, 3 prompts, micro-batches of 3)."""
-    from npo_bench.config import resolve
+    from npo_bench.presets import resolve
     from npo_bench_plugins.openrlhf.backend import OpenRLHFBackend
     from npo_bench_plugins.openrlhf.flags import parse_with_stock_parser
 
@@ -54,10 +54,10 @@ def digit_vlm(tiny_vlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     import torch
 
-    from npo_bench.config import resolve
     from npo_bench.policy.batching import collate, encode_prompt
     from npo_bench.policy.loading import load_policy
     from npo_bench.policy.logprobs import response_token_stats
+    from npo_bench.presets import resolve
 
     out = tmp_path_factory.mktemp("digit-vlm")
     shutil.copytree(tiny_vlm, out, dirs_exist_ok=True)

@@ -13,8 +13,8 @@ from openrlhf.trainer.ppo_utils.experience import (
 from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
 from openrlhf.utils.deepspeed import DeepspeedStrategy
 
-from npo_bench.config import resolve
 from npo_bench.grpo.groups import apply_injections
+from npo_bench.presets import resolve
 from npo_bench.trainer.step import compute_advantages
 from npo_bench.types import Injection, Prompt
 from npo_bench_plugins.openrlhf.adapter import LOSS_MODE_CODES

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from npo_bench.config import resolve
 from npo_bench.errors import UserError
+from npo_bench.presets import resolve
 from npo_bench_plugins.openrlhf.backend import OpenRLHFBackend
 from npo_bench_plugins.openrlhf.flags import parse_with_stock_parser
 from npo_bench_plugins.openrlhf.options import REFUSED

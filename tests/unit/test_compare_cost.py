@@ -15,8 +15,9 @@ from npo_bench.compare.cost import (
     plan_seconds,
     run_seconds,
 )
-from npo_bench.config import resolve, to_dict
+from npo_bench.config import to_dict
 from npo_bench.errors import UserError
+from npo_bench.presets import resolve
 
 COSTS = StepCosts(
     preset="tiny-cpu",

@@ -2,8 +2,9 @@
 
 import pytest
 
-from npo_bench.config import config_hash, explain, from_dict, parse_override, resolve, to_dict
+from npo_bench.config import config_hash, explain, from_dict, to_dict
 from npo_bench.errors import UserError
+from npo_bench.presets import parse_override, resolve
 
 
 def test_tiny_cpu_preset_resolves_with_defaults_filled():

@@ -11,8 +11,9 @@ import torch
 
 from npo_bench import config as config_module
 from npo_bench.cli import main
-from npo_bench.config import RunConfig, explain, from_dict, resolve, to_dict
+from npo_bench.config import RunConfig, explain, from_dict, to_dict
 from npo_bench.errors import UserError
+from npo_bench.presets import resolve
 
 
 def _error_line(capsys) -> str:

@@ -65,7 +65,7 @@ def fixture_run(tmp_path_factory):
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     root = tmp_path_factory.mktemp("lmeval")
     fx.write_all(root / "data")
-    from npo_bench.config import resolve
+    from npo_bench.presets import resolve
 
     export_tasks(resolve("micro"), NAMES, root / "tasks", data_paths(str(root / "data"), []))
     truth = {}
@@ -163,7 +163,7 @@ def test_export_command_writes_one_task_directory_per_benchmark(tmp_path, capsys
 def test_mmstar_multimodal_gain_through_lm_eval(tmp_path):
     """``--option mmstar.gain=true`` exports the text-only twins too; lm-eval reports S_v, S_wv and MG (the
     hand-computed fixture values of tests/unit/benchmarks/test_mmstar_gain.py: 6/10, 5/10, 1/10)."""
-    from npo_bench.config import resolve
+    from npo_bench.presets import resolve
 
     fx.write_split(tmp_path / "data" / "mmstar", "val", [row for row, _, _ in fx.mmstar_cases()])
     data = data_paths(str(tmp_path / "data"), [])

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from npo_bench.cli import main
-from npo_bench.config import resolve
 from npo_bench.errors import UserError
+from npo_bench.presets import resolve
 from npo_bench.runlock import LOCK_FILE, RunLock
 from npo_bench.runs import RunDir, run_name_problem
 from npo_bench.trainer.loop import create_run

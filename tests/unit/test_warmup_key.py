@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from npo_bench.config import resolve
+from npo_bench.presets import resolve
 from npo_bench.trainer.warmup import warmup_key
 
 

@@ -13,10 +13,11 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from npo_bench.config import RunConfig, explain, resolve
+from npo_bench.config import RunConfig, explain
 from npo_bench.errors import UserError
 from npo_bench.host import get_host
 from npo_bench.preflight import check_run_inputs, check_source
+from npo_bench.presets import resolve
 
 # bounded for CI: fixed examples (derandomized), no example database, no shrinking (a failure prints its input)
 FUZZ = settings(
