@@ -68,6 +68,8 @@ def paired_grid(table: Table) -> list[list[str]]:
         "95% CI (paired t)",
         "95% CI (bootstrap)",
         "signs +/−/=",
+        "p (paired t)",
+        "Holm p",
         "resolved?",
     ]
     rows = [header]
@@ -86,10 +88,16 @@ def paired_grid(table: Table) -> list[list[str]]:
                 _interval(d.t_low, d.t_high, scale),
                 _interval(d.boot_low, d.boot_high, scale),
                 f"{d.wins}/{d.losses}/{d.ties}",
+                _p(d.t_p),
+                _p(row.holm_p) if row.family > 1 else "—",
                 resolved,
             ]
         )
     return rows
+
+
+def _p(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.3f}" if value >= 0.001 else "<0.001"
 
 
 def paired_notes(table: Table) -> list[str]:
@@ -97,9 +105,32 @@ def paired_notes(table: Table) -> list[str]:
         return []
     return [
         f"paired: per seed, method − {table.reference} on the same base, seed and data order (points); mean with "
-        "its 95% CI by paired t and by a seeded percentile bootstrap over seeds; resolved = both CIs exclude 0.",
+        "its 95% CI by paired t and by a seeded percentile bootstrap over seeds; resolved = both CIs exclude 0. "
+        f"Holm p: the paired-t p adjusted (Holm–Bonferroni) over every method compared with {table.reference} on "
+        "that score, so that all the 'resolved' claims together hold at 5% — a per-comparison CI that excludes 0 "
+        "but a Holm p ≥ 0.05 may be one of several draws.",
         *(row.verdict for row in table.paired),
+        *_holm_summary(table),
     ]
+
+
+def _holm_summary(table: Table) -> list[str]:
+    """One sentence per compared score with several methods: which differences survive the Holm adjustment."""
+    lines = []
+    for key in dict.fromkeys(row.column.key for row in table.paired):
+        family = [row for row in table.paired if row.column.key == key and not math.isnan(row.holm_p)]
+        if len(family) < 2:
+            continue
+        kept = [row.method for row in family if row.holm_p < 0.05]
+        lost = [row.method for row in family if row.holm_p >= 0.05 and row.diff.resolved]
+        sentence = (
+            f"{family[0].column.title}, {len(family)} methods vs {table.reference} (Holm): "
+            f"{', '.join(kept) or 'none'} below 0.05"
+        )
+        if lost:
+            sentence += f"; resolved on its own CIs but not after the adjustment: {', '.join(lost)}"
+        lines.append(sentence)
+    return lines
 
 
 def _markdown_grid(grid: list[list[str]]) -> list[str]:
@@ -142,7 +173,7 @@ def paired_csv(table: Table) -> str:
     writer = csv.writer(out)
     writer.writerow(
         ["method", "score", "reference", "n", "seeds", "differences", "mean", "sd", "t_low", "t_high"]
-        + ["boot_low", "boot_high", "wins", "losses", "ties", "sign_p", "resolved"]
+        + ["boot_low", "boot_high", "wins", "losses", "ties", "sign_p", "resolved", "t_p", "holm_p", "holm_family"]
     )
     for row in table.paired:
         d = row.diff
@@ -150,6 +181,7 @@ def paired_csv(table: Table) -> str:
             [row.method, row.column.key, table.reference, d.n, " ".join(map(str, d.seeds))]
             + [" ".join(repr(v) for v in d.differences), _num(d.mean), _num(d.sd), _num(d.t_low), _num(d.t_high)]
             + [_num(d.boot_low), _num(d.boot_high), d.wins, d.losses, d.ties, repr(d.sign_p), int(d.resolved)]
+            + [_num(d.t_p), _num(row.holm_p), row.family]
         )
     return out.getvalue()
 

@@ -50,6 +50,9 @@ def table_json(table: Table) -> dict[str, Any]:
                 "losses": row.diff.losses,
                 "ties": row.diff.ties,
                 "sign_test_p": row.diff.sign_p,
+                "t_test_p": row.diff.t_p,
+                "holm_p": row.holm_p,
+                "holm_family": row.family,
                 "resolved": row.diff.resolved,
                 "verdict": row.verdict,
             }

@@ -103,7 +103,9 @@ class PairedDifference:
     ``t_low/t_high``: the paired Student-t 95% CI of the mean difference (the one-sample t interval of the
     differences). ``boot_low/boot_high``: a percentile bootstrap 95% CI of the mean difference (seeds resampled with
     replacement, :data:`BOOTSTRAP_RESAMPLES` times, seeded). ``wins/losses/ties``: the sign count, with the exact
-    two-sided sign-test p-value over the non-tied seeds. Fewer than two seeds: no interval (NaN).
+    two-sided sign-test p-value over the non-tied seeds. ``t_p``: the two-sided p-value of the paired t-test (the
+    interval's dual: ``t_p < 0.05`` exactly when the t interval excludes 0), which :func:`holm` adjusts when several
+    methods are compared with one reference. Fewer than two seeds: no interval (NaN).
     """
 
     seeds: tuple[int, ...]
@@ -118,6 +120,7 @@ class PairedDifference:
     losses: int
     ties: int
     sign_p: float
+    t_p: float = math.nan
 
     @property
     def n(self) -> int:
@@ -171,6 +174,33 @@ def sign_test_p(wins: int, losses: int) -> float:
     return min(1.0, 2.0 * tail)
 
 
+def t_test_p(values: Sequence[float]) -> float:
+    """Two-sided p-value of the one-sample t-test of mean 0 (the paired t-test of the differences); NaN below two."""
+    values = [float(v) for v in values]
+    if len(values) < 2:
+        return math.nan
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    if sd == 0.0:
+        return 1.0 if mean == 0.0 else 0.0
+    t = abs(mean) / (sd / math.sqrt(len(values)))
+    return min(1.0, 2.0 * (1.0 - t_cdf(t, len(values) - 1)))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (same order; NaN stays NaN and is not counted among the m tests).
+
+    Sorted ascending, the i-th smallest (i = 0…m−1) becomes max over j ≤ i of (m − j)·p_(j), capped at 1: rejecting
+    where the adjusted p < α keeps the chance of any false "resolved" among the m comparisons at most α.
+    """
+    order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
 def paired_difference(pairs: Sequence[tuple[int, float, float]], level: float = 0.95) -> PairedDifference:
     """``pairs`` = (seed, method value, reference value) for the seeds both have; differences method − reference."""
     pairs = sorted(pairs)
@@ -192,6 +222,7 @@ def paired_difference(pairs: Sequence[tuple[int, float, float]], level: float = 
         losses=losses,
         ties=len(differences) - wins - losses,
         sign_p=sign_test_p(wins, losses),
+        t_p=t_test_p(differences),
     )
 
 

@@ -13,13 +13,14 @@ minus the same seed's reference score (same base, same seed, same data order), t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from npo_bench.analysis.curves import steps_to_reach
 from npo_bench.compare.results import RunResult
-from npo_bench.compare.stats import Estimate, PairedDifference, mean_ci, paired_difference, verdict
+from npo_bench.compare.stats import Estimate, PairedDifference, holm, mean_ci, paired_difference, verdict
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class PairedRow:
     column: Column  # the score compared (a benchmark or the average)
     diff: PairedDifference  # method − reference per seed (0..1 scale; shown in points)
     verdict: str  # the evidence in words: resolved (CI excludes 0) or not
+    holm_p: float = math.nan  # the paired-t p adjusted over every method compared with the reference on this score
+    family: int = 1  # how many methods that adjustment covers
 
 
 @dataclass
@@ -165,7 +168,18 @@ def build_paired(
             rows.append(
                 PairedRow(method, column, diff, words if column.key == "average" else f"{column.title}: {words}")
             )
-    return rows
+    return with_holm(rows)
+
+
+def with_holm(rows: list[PairedRow]) -> list[PairedRow]:
+    """Each row with its paired-t p adjusted (Holm) over all methods compared with the reference on the same score."""
+    adjusted: dict[int, tuple[float, int]] = {}
+    for key in dict.fromkeys(row.column.key for row in rows):
+        family = [i for i, row in enumerate(rows) if row.column.key == key]
+        p_values = holm([rows[i].diff.t_p for i in family])
+        tested = sum(not math.isnan(p) for p in p_values)
+        adjusted.update({i: (p, tested) for i, p in zip(family, p_values, strict=True)})
+    return [dataclasses.replace(row, holm_p=adjusted[i][0], family=adjusted[i][1]) for i, row in enumerate(rows)]
 
 
 def _best(columns: list[Column], rows: list[Row]) -> dict[str, list[str]]:

@@ -65,3 +65,32 @@ def test_report_states_the_paired_evidence_in_words(tmp_path, monkeypatch):
     assert float(rows[0]["mean"]) == pytest.approx(0.028)
     page = (tmp_path / "report.html").read_text()
     assert "paired differences vs grpo" in page and "yes, CI excludes 0" in page
+    # +3 +4 +1 +4 +2: t = 2.8 / (1.3038 / √5) = 4.80, df 4 → p = 0.0086; one tested method (luffy has one seed, no p):
+    # nothing to adjust, so no Holm p is shown
+    assert rows[0]["holm_family"] == "1" and "| 5/0/0 | 0.009 | — | yes, CI excludes 0 |" in markdown
+
+
+def test_holm_names_the_differences_that_survive_several_comparisons(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    results = []
+    gains = {"npo": [3, 4, 1, 4, 2], "luffy": [1, -1, 2, 3, 0.5], "exgrpo": [0.5, 0.7, 0.2, 0.9, 0.1]}
+    for seed, grpo in enumerate([0.40, 0.38, 0.45, 0.41, 0.36]):
+        results.append(RunResult("grpo", seed, f"r/g{seed}", scores={"synthetic": grpo}))
+        for method, points in gains.items():
+            results.append(
+                RunResult(method, seed, f"r/{method}{seed}", scores={"synthetic": grpo + points[seed] / 100})
+            )
+    table = build_table(results, ["grpo", *gains], ["synthetic"])
+    write_report(tmp_path, table, results, {})
+    rows = {r["method"]: r for r in csv.DictReader(io.StringIO((tmp_path / "paired.csv").read_text()))}
+    p = {m: float(rows[m]["t_p"]) for m in gains}
+    holm_p = {m: float(rows[m]["holm_p"]) for m in gains}
+    assert {r["holm_family"] for r in rows.values()} == {"3"}
+    assert p["npo"] < p["exgrpo"] < 0.05 < p["luffy"]  # exgrpo: small but steady gains, resolved on its own
+    assert holm_p["npo"] == pytest.approx(3 * p["npo"]) and holm_p["exgrpo"] == pytest.approx(
+        max(3 * p["npo"], 2 * p["exgrpo"])
+    )
+    assert holm_p["luffy"] == pytest.approx(max(holm_p["exgrpo"], p["luffy"]))
+    markdown = (tmp_path / "table.md").read_text()
+    survivors = [m for m in ("npo", "exgrpo") if holm_p[m] < 0.05]
+    assert f"Avg., 3 methods vs grpo (Holm): {', '.join(survivors)} below 0.05" in markdown

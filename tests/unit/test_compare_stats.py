@@ -9,11 +9,13 @@ import pytest
 from npo_bench.analysis.curves import final_by_step, metric_curve, steps_to_reach, updates_at
 from npo_bench.compare.stats import (
     bootstrap_mean_ci,
+    holm,
     mean_ci,
     paired_difference,
     sign_test_p,
     t_cdf,
     t_quantile,
+    t_test_p,
     verdict,
 )
 
@@ -120,3 +122,23 @@ def test_sign_test_p_values():
     assert sign_test_p(5, 0) == pytest.approx(0.0625)
     assert sign_test_p(4, 1) == pytest.approx(0.375)  # 2 · (1 + 5) / 32
     assert sign_test_p(0, 0) == 1.0 and sign_test_p(3, 3) == 1.0
+
+
+def test_paired_t_p_values_at_known_quantiles():
+    # differences a ± 1, a, a, a: s = 1/√2, se = 1/√10, t = a·√10; at t = t_{0.995,4} = 4.604095 the two-sided p is
+    # 0.01, at t_{0.975,4} = 2.776445 it is 0.05 (the CI then touches 0)
+    for t, p in ((4.604095, 0.01), (2.776445, 0.05)):
+        a = t / math.sqrt(10)
+        assert t_test_p([a - 1, a + 1, a, a, a]) == pytest.approx(p, abs=1e-6)
+        assert t_test_p([-a + 1, -a - 1, -a, -a, -a]) == pytest.approx(p, abs=1e-6)  # two-sided
+    assert t_test_p([0.02, 0.02]) == 0.0 and t_test_p([0.0, 0.0]) == 1.0 and math.isnan(t_test_p([0.1]))
+    diff = paired_difference([(0, 0.42, 0.40), (1, 0.54, 0.50), (2, 0.33, 0.30), (3, 0.45, 0.40), (4, 0.41, 0.40)])
+    assert diff.t_p < 0.05 and diff.t_excludes_zero  # the test and the interval agree
+
+
+def test_holm_adjusts_in_rank_order_and_keeps_it_monotone():
+    # m = 3: 0.01·3 = 0.03; 0.03·2 = 0.06; 0.04·1 = 0.04 → raised to 0.06 (adjusted p never falls with rank)
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    adjusted = holm([0.02, math.nan, 0.01])  # NaN (one seed) is not one of the m tests: m = 2
+    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.02)
