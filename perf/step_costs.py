@@ -4,14 +4,16 @@
 without a measurement is assumed to cost what GRPO costs. This script reads the runs a comparison trained — each
 run's own wall (summed over resumes), steps, evaluations and rollout shape — and solves the same cost model for
 each method's seconds per step (:func:`npo_bench.compare.cost.fitted_step_s`), so that the table predicts those
-walls again. Runs that the comparison reused without training have no wall and are skipped.
+walls again. A run without a recorded wall (trained by `npo-bench run`, not by a comparison) is skipped; a run the
+comparison reused carries the wall of the comparison that trained it.
 
     npo-bench compare grpo npo luffy --seeds 3 --jobs 2 --set model.threads=1 --out reports/c
     python perf/step_costs.py reports/c --jobs 2      # the --jobs the comparison ran with
     python perf/step_costs.py reports/c --jobs 2 --started-after 2026-12-06T02:20   # only runs begun since then
 
 Prints, per method: runs fitted, seconds per step (mean ± sd over runs), the table's current value and the
-ratio, then a ``step_s:`` block to paste into the cost table with a ``measured:`` line saying where it came from.
+ratio, then a ``step_s:`` block to paste into the cost table (its ``measured:`` line says where the numbers came
+from: the commit, the machine, the comparison).
 Walls measured beside other work are not costs: fit from a comparison that had the machine to itself, and skip
 runs an earlier, busier comparison trained (``--started-after``, against each run's ``meta.json``).
 """
@@ -77,7 +79,7 @@ def main() -> None:
             continue
         wall = read_wall(path)
         if wall is None:
-            print(f"skipped {path}: reused, no wall of its own")
+            print(f"skipped {path}: no wall recorded (not trained by a comparison)")
             continue
         try:
             config = RunDir.open(path).resolved_config()  # read only: no lock taken, nothing written
