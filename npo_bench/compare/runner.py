@@ -53,7 +53,7 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def compare(request: CompareRequest, check_inputs=None) -> CompareResult:  # noqa: ANN001 - cli._check_inputs
+def compare(request: CompareRequest, check_inputs=None) -> CompareResult:  # noqa: ANN001 - cli.common.check_inputs
     from npo_bench.config import from_dict
     from npo_bench.trainer.warmup import base_model_dir
 
