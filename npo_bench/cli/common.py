@@ -18,14 +18,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--preset", help="built-in preset (tiny-cpu, micro, …) [tiny-cpu]")
     group.add_argument("--method", help=f"method preset layered over the preset ({', '.join(method_names())})")
     group.add_argument("--config", metavar="FILE", help="YAML file layered over the preset and method")
-    group.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one key, e.g. --set trainer.lr=1e-4 (repeatable)",
-    )
+    add_set_option(group, "override one key, e.g. --set trainer.lr=1e-4 (repeatable)")
+
+
+def add_set_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str) -> None:
+    """``--set KEY=VALUE`` (repeatable), collected into ``args.overrides`` for :func:`npo_bench.presets.resolve`."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help_text)
 
 
 def add_benchmark_data_options(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from npo_bench.cli.common import check_inputs, method_names
+from npo_bench.cli.common import add_set_option, check_inputs, method_names
 from npo_bench.errors import UserError
 
 
@@ -17,14 +17,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     comp.add_argument("--benchmarks", default="synthetic", help="comma-separated benchmarks, or all [%(default)s]")
     comp.add_argument("--preset", default="tiny-cpu", help="built-in preset (tiny-cpu, micro, …) [%(default)s]")
     comp.add_argument("--config", metavar="FILE", help="YAML file layered over the preset and each method")
-    comp.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one key (repeatable)",
-    )
+    add_set_option(comp, "override one key (repeatable)")
     comp.add_argument("--executor", default="local", choices=("local", "ray"), help="where runs train [%(default)s]")
     comp.add_argument("--address", help="Ray cluster address (default: a local cluster started for the comparison)")
     comp.add_argument("--jobs", type=int, default=1, help="runs at a time with --executor local [%(default)s]")
