@@ -89,13 +89,17 @@ def evaluations(steps: int, eval_every: int) -> int:
 
 def run_seconds(costs: StepCosts, method: str, config: dict[str, Any], jobs: int = 1) -> float:
     """Expected seconds of one run of ``method`` with the resolved ``config`` (plain data)."""
+    steps, shape, fixed_s = _run_shape(costs, config)
+    return (fixed_s + steps * costs.step_s.get(method, costs.default_step_s) * shape) * costs.slowdown_for(jobs)
+
+
+def _run_shape(costs: StepCosts, config: dict[str, Any]) -> tuple[int, float, float]:
+    """(steps, rollouts per step relative to the measured ones, setup + evaluation seconds) of a resolved config."""
     trainer, rollout, ev = config["trainer"], config["rollout"], config["eval"]
     steps = int(trainer["steps"])
     shape = rollout["prompts_per_step"] * rollout["n"] / costs.rollouts_per_step
     items = (ev.get("size") or config["task"]["test_size"]) * ev["samples"] / costs.eval_items
-    seconds = costs.setup_s + steps * costs.step_s.get(method, costs.default_step_s) * shape
-    seconds += evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
-    return seconds * costs.slowdown_for(jobs)
+    return steps, shape, costs.setup_s + evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
 
 
 def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1) -> float:
@@ -104,13 +108,8 @@ def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs:
     The inverse of :func:`run_seconds` (same setup, evaluation and slowdown terms, same rollout-shape scaling), so a
     table refitted from a comparison's walls predicts those walls again (``perf/step_costs.py``).
     """
-    trainer, rollout, ev = config["trainer"], config["rollout"], config["eval"]
-    steps = int(trainer["steps"])
-    shape = rollout["prompts_per_step"] * rollout["n"] / costs.rollouts_per_step
-    items = (ev.get("size") or config["task"]["test_size"]) * ev["samples"] / costs.eval_items
-    alone = wall_s / costs.slowdown_for(jobs)
-    training = alone - costs.setup_s - evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
-    return training / (steps * shape)
+    steps, shape, fixed_s = _run_shape(costs, config)
+    return (wall_s / costs.slowdown_for(jobs) - fixed_s) / (steps * shape)
 
 
 def makespan(durations: Sequence[float], workers: int) -> float:
