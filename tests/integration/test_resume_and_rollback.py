@@ -81,7 +81,7 @@ def test_sample_and_logprobs_with_a_saved_checkpoint(micro_config, micro_base):
     backend = EmbeddedBackend(micro_config, run, micro_base)
     base = backend.save("base")
     backend.train(2)
-    # Two steps move the weights only if some rollout earned a reward, which from the micro base (≈ 2 % solved)
+    # Two steps move the weights only if some rollout earned a reward, which from the micro base (few solved prompts)
     # depends on the draws; scaling every weight makes "the current policy differs from the saved base" certain.
     with torch.no_grad():
         for parameter in backend.policy.model.parameters():
