@@ -13,7 +13,9 @@ comparison reused carries the wall of the comparison that trained it.
 
 Prints, per method: runs fitted, seconds per step (mean ± sd over runs), the table's current value and the
 ratio, then a ``step_s:`` block to paste into the cost table (its ``measured:`` line says where the numbers came
-from: the commit, the machine, the comparison).
+from: the commit, the machine, the comparison). With ``--jobs`` above 1 it also prints each method's slowdown
+against its table value: where that value was measured alone (the machine to itself), this is the method's own
+factor for sharing the cores, for the table's ``method_slowdown`` when it differs from the common ``slowdown``.
 Walls measured beside other work are not costs: fit from a comparison that had the machine to itself, and skip
 runs an earlier, busier comparison trained (``--started-after``, against each run's ``meta.json``).
 """
@@ -27,7 +29,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from npo_bench.compare.cost import fitted_step_s, load_costs
+from npo_bench.compare.cost import fitted_slowdown, fitted_step_s, load_costs
 from npo_bench.compare.results import read_wall
 from npo_bench.errors import UserError
 from npo_bench.runs import RunDir
@@ -73,6 +75,7 @@ def main() -> None:
         sys.exit(f"preset {args.preset!r} has no cost table (configs/costs/{args.preset}.yaml)")
 
     fitted: dict[str, list[float]] = {}
+    slowdowns: dict[str, list[float]] = {}
     for method, path in run_dirs(args.report):
         if args.started_after is not None and started(path) < aware(args.started_after):
             print(f"skipped {path}: started before {args.started_after:%Y-%m-%d %H:%M}")
@@ -85,14 +88,21 @@ def main() -> None:
             config = RunDir.open(path).resolved_config()  # read only: no lock taken, nothing written
         except UserError as exc:
             sys.exit(str(exc))
-        fitted.setdefault(method, []).append(fitted_step_s(costs, wall, config, jobs=args.jobs))
+        fitted.setdefault(method, []).append(fitted_step_s(costs, wall, config, jobs=args.jobs, method=method))
+        slowdowns.setdefault(method, []).append(fitted_slowdown(costs, wall, config, method))
 
-    print(f"{'method':<10} {'runs':>4} {'step_s':>15} {'table':>7} {'fit/table':>9}")
+    shared = args.jobs > 1
+    header = f"{'method':<10} {'runs':>4} {'step_s':>15} {'table':>7} {'fit/table':>9}"
+    print(header + (f" {'slowdown vs table':>17} {'table':>5}" if shared else ""))
     for method, values in sorted(fitted.items()):
         mean = statistics.fmean(values)
         spread = statistics.stdev(values) if len(values) > 1 else 0.0
         table = costs.step_s.get(method, costs.default_step_s)
-        print(f"{method:<10} {len(values):>4} {mean:>8.3f} ± {spread:.3f} {table:>7.3f} {mean / table:>9.2f}")
+        line = f"{method:<10} {len(values):>4} {mean:>8.3f} ± {spread:.3f} {table:>7.3f} {mean / table:>9.2f}"
+        if shared:
+            factor = statistics.fmean(slowdowns[method])
+            line += f" {factor:>17.2f} {costs.slowdown_for(args.jobs, method):>5.2f}"
+        print(line)
     print("\nstep_s:")
     for method, values in sorted(fitted.items()):
         print(f"  {method}: {statistics.fmean(values):.3f}")

@@ -8,8 +8,10 @@ stamped with where they came from. A run's expected seconds are
     setup_s + steps · step_s[method] · (rollouts per step ÷ measured)
             + evaluations · eval_s · (evaluated responses ÷ measured)
 
-(times ``slowdown[jobs]`` when several runs share the machine), and the comparison's is the makespan of its waves
-(runs without inputs, then runs that read a finished run) on ``jobs`` workers that take runs in order.
+(times ``slowdown[jobs]`` when several runs share the machine, or the method's own ``method_slowdown[jobs]`` where
+one was measured: sharing the cores slows some methods more than others — LUFFY's long teacher traces at one thread
+each), and the comparison's is the makespan of its waves (runs without inputs, then runs that read a finished run) on
+``jobs`` workers that take runs in order.
 
 As runs finish, :class:`WallTracker` scales what is left by how the finished runs compared with their estimate (a
 busy or faster machine shows up there) and prints the new total. Pure functions and a small stateful tracker; the
@@ -43,12 +45,19 @@ class StepCosts:
     default_step_s: float  # a method without a measurement (a third-party source): assumed like GRPO
     warmup_s: float  # building the base checkpoint when it is not cached
     slowdown: dict[int, float] = field(default_factory=dict)  # runs at a time → factor on each run's seconds
+    # runs at a time → method → its own factor, where it was measured apart from ``slowdown``
+    method_slowdown: dict[int, dict[str, float]] = field(default_factory=dict)
 
-    def slowdown_for(self, jobs: int) -> float:
+    def slowdown_for(self, jobs: int, method: str | None = None) -> float:
+        """Factor on a run's seconds when ``jobs`` runs share the machine: the entry for the largest measured
+        count ≤ jobs, the method's own where the table has one for that count."""
         if jobs <= 1:
             return 1.0
         known = [j for j in self.slowdown if j <= jobs]
-        return self.slowdown[max(known)] if known else 1.0
+        if not known:
+            return 1.0
+        count = max(known)
+        return self.method_slowdown.get(count, {}).get(method or "", self.slowdown[count])
 
 
 def costs_file(preset: str) -> Path:
@@ -65,6 +74,13 @@ def load_costs(preset: str, path: Path | None = None) -> StepCosts | None:
     try:
         data = yaml.safe_load(path.read_text()) or {}
         step_s = {str(k): float(v) for k, v in data["step_s"].items()}
+        slowdown = {int(k): float(v) for k, v in (data.get("slowdown") or {}).items()}
+        method_slowdown = {
+            int(k): {str(m): float(f) for m, f in v.items()} for k, v in (data.get("method_slowdown") or {}).items()
+        }
+        unknown = sorted(set(method_slowdown) - set(slowdown))
+        if unknown:
+            raise ValueError(f"method_slowdown for {unknown} runs at a time, which `slowdown` does not list")
         return StepCosts(
             preset=preset,
             measured=str(data["measured"]),
@@ -75,7 +91,8 @@ def load_costs(preset: str, path: Path | None = None) -> StepCosts | None:
             step_s=step_s,
             default_step_s=float(data.get("default_step_s", step_s.get("grpo", min(step_s.values())))),
             warmup_s=float(data["warmup_s"]),
-            slowdown={int(k): float(v) for k, v in (data.get("slowdown") or {}).items()},
+            slowdown=slowdown,
+            method_slowdown=method_slowdown,
         )
     except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise UserError(f"{path}: bad step-cost table ({type(exc).__name__}: {exc})") from None
@@ -90,7 +107,8 @@ def evaluations(steps: int, eval_every: int) -> int:
 def run_seconds(costs: StepCosts, method: str, config: dict[str, Any], jobs: int = 1) -> float:
     """Expected seconds of one run of ``method`` with the resolved ``config`` (plain data)."""
     steps, shape, fixed_s = _run_shape(costs, config)
-    return (fixed_s + steps * costs.step_s.get(method, costs.default_step_s) * shape) * costs.slowdown_for(jobs)
+    step_s = costs.step_s.get(method, costs.default_step_s)
+    return (fixed_s + steps * step_s * shape) * costs.slowdown_for(jobs, method)
 
 
 def _run_shape(costs: StepCosts, config: dict[str, Any]) -> tuple[int, float, float]:
@@ -102,14 +120,20 @@ def _run_shape(costs: StepCosts, config: dict[str, Any]) -> tuple[int, float, fl
     return steps, shape, costs.setup_s + evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
 
 
-def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1) -> float:
+def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1, method: str = "") -> float:
     """Seconds per guided step that a finished run's wall implies: :func:`run_seconds` solved for ``step_s``.
 
     The inverse of :func:`run_seconds` (same setup, evaluation and slowdown terms, same rollout-shape scaling), so a
     table refitted from a comparison's walls predicts those walls again (``perf/step_costs.py``).
     """
     steps, shape, fixed_s = _run_shape(costs, config)
-    return (wall_s / costs.slowdown_for(jobs) - fixed_s) / (steps * shape)
+    return (wall_s / costs.slowdown_for(jobs, method) - fixed_s) / (steps * shape)
+
+
+def fitted_slowdown(costs: StepCosts, wall_s: float, config: dict[str, Any], method: str) -> float:
+    """The factor that a run's wall at several jobs implies against the table's seconds per step for ``method``
+    alone (``step_s`` measured with the machine to itself): :func:`run_seconds` solved for the slowdown."""
+    return wall_s / run_seconds(costs, method, config, jobs=1)
 
 
 def makespan(durations: Sequence[float], workers: int) -> float:

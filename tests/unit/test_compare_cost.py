@@ -9,6 +9,7 @@ from npo_bench.compare.cost import (
     StepCosts,
     WallTracker,
     evaluations,
+    fitted_slowdown,
     fitted_step_s,
     load_costs,
     makespan,
@@ -68,6 +69,20 @@ def test_a_fitted_step_cost_predicts_the_wall_it_came_from(jobs):
     assert fitted_step_s(COSTS, 1440.0, _config(), jobs=2) == pytest.approx(1155 / 600)
 
 
+def test_a_method_measured_apart_slows_by_its_own_factor_when_runs_share_the_cores():
+    from dataclasses import replace
+
+    costs = replace(COSTS, method_slowdown={2: {"npo": 1.5}})
+    assert run_seconds(costs, "npo", _config(), jobs=2) == pytest.approx(495.0 * 1.5)
+    assert run_seconds(costs, "npo", _config(), jobs=1) == pytest.approx(495.0)  # alone: no factor at all
+    assert run_seconds(costs, "grpo", _config(), jobs=2) == pytest.approx(345.0 * 1.2)  # the common factor
+    # the fit inverts the method's own factor, and the slowdown fit reads it back from the wall
+    wall = run_seconds(costs, "npo", _config(), jobs=2)
+    assert fitted_step_s(costs, wall, _config(), jobs=2, method="npo") == pytest.approx(0.75)
+    assert fitted_slowdown(costs, wall, _config(), "npo") == pytest.approx(1.5)
+    assert fitted_slowdown(costs, 345.0 * 1.2, _config(), "grpo") == pytest.approx(1.2)
+
+
 def test_makespan_takes_runs_in_order_on_free_workers():
     assert makespan([3.0, 3.0, 3.0], 1) == 9.0
     assert makespan([5.0, 1.0, 1.0, 1.0], 2) == 5.0  # the short runs go to the second worker
@@ -117,6 +132,8 @@ def test_the_tiny_cpu_costs_load_and_estimate_the_default_compare():
     assert costs is not None and {"grpo", "npo", "luffy"} <= set(costs.step_s)
     seconds = [run_seconds(costs, m, to_dict(resolve("tiny-cpu", method=m))) for m in ("npo", "grpo", "luffy")]
     assert 10 * 60 < sum(seconds) < 40 * 60  # the three-run default comparison: tens of minutes, not hours
+    # LUFFY's long teacher traces slow more than the other methods' steps at one thread each (measured, stop 25)
+    assert costs.slowdown_for(2, "luffy") > costs.slowdown_for(2, "grpo") == costs.slowdown[2]
     assert load_costs("micro") is None
 
 
@@ -125,3 +142,9 @@ def test_a_broken_cost_table_names_its_file(tmp_path):
     bad.write_text("measured: x\nstep_s: {grpo: fast}\n")
     with pytest.raises(UserError, match="x.yaml: bad step-cost table"):
         load_costs("x", bad)
+    table = "measured: x\nsetup_s: 1\neval_s: 1\neval_items: 1\nrollouts_per_step: 1\nstep_s: {grpo: 1}\nwarmup_s: 1\n"
+    bad.write_text(table + "slowdown: {2: 1.1}\nmethod_slowdown: {3: {luffy: 1.3}}\n")
+    with pytest.raises(UserError, match=r"method_slowdown for \[3\] runs at a time, which `slowdown` does not list"):
+        load_costs("x", bad)
+    bad.write_text(table + "slowdown: {2: 1.1}\nmethod_slowdown: {2: {luffy: 1.3}}\n")
+    assert load_costs("x", bad).slowdown_for(4, "luffy") == 1.3
