@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npo_bench.benchmark import make_benchmark
-from npo_bench.config import RunConfig, from_dict
+from npo_bench.config import RunConfig
 from npo_bench.errors import UserError, did_you_mean
 from npo_bench.evaluate import EvalResult, evaluate
 from npo_bench.host import get_host
 from npo_bench.policy.loading import load_policy_for
-from npo_bench.presets import parse_override
+from npo_bench.presets import parse_override, with_overrides
 from npo_bench.progress import RunProgress
 from npo_bench.runlock import writer_lock
 from npo_bench.runs import RunDir, atomic_write_json
@@ -28,15 +28,25 @@ if TYPE_CHECKING:
     from npo_bench.judge import Judge, JudgeConfig
 
 
-def resolve_model(model: str, config: RunConfig) -> tuple[Path, RunConfig, Path]:
-    """(model directory, config to evaluate with, folder for results) for a run, checkpoint or model directory."""
+def is_run_dir(path: Path) -> bool:
+    return (path / "config.yaml").is_file() and (path / "checkpoints").is_dir()
+
+
+def resolve_model(
+    model: str, config: RunConfig, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[Path, RunConfig, Path]:
+    """(model directory, config to evaluate with, folder for results) for a run, checkpoint or model directory.
+
+    A run is evaluated with its own config, the ``--set`` ``overrides`` applied on top (``eval.samples=16`` on a run
+    must not be silently dropped); a model or checkpoint directory with ``config`` as given, overrides included.
+    """
     path = Path(model)
-    if (path / "config.yaml").is_file() and (path / "checkpoints").is_dir():  # a run directory
+    if is_run_dir(path):
         run = RunDir.open(path)
         ref = latest_checkpoint(run.checkpoints, log=lambda line: print(line, file=sys.stderr))
         if ref is None:
             raise UserError(f"run {path} has no checkpoint yet")
-        return ref.path, from_dict(run.resolved_config(), where=str(path / "config.yaml")), run.eval_dir
+        return ref.path, with_overrides(run.resolved_config(), overrides, where=str(path / "config.yaml")), run.eval_dir
     if (path / "config.json").is_file():
         return path, config, Path("eval")
     if not path.exists():
@@ -212,9 +222,11 @@ def evaluate_model(
     skip_bad: bool = False,
     judge: JudgeConfig | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
 ) -> dict[str, EvalResult]:
     """Evaluate ``model`` on ``benchmarks``; ``data``/``splits`` map a benchmark name to its data and split,
-    ``settings`` to its options (``--option``, :func:`benchmark_settings`).
+    ``settings`` to its options (``--option``, :func:`benchmark_settings`); ``overrides`` are the ``--set`` keys,
+    applied on top of a run's own config when ``model`` is a run (``config`` already holds them otherwise).
 
     ``judge`` (``--judge-url``): benchmarks whose official scorer uses an LLM follow that protocol with it; every
     result then records a ``"judge"`` block (``protocol: null`` where the benchmark has none).
@@ -224,7 +236,7 @@ def evaluate_model(
         raise UserError(f"--limit {limit}: must be ≥ 1")
     if batch_size is not None and batch_size < 1:
         raise UserError(f"--batch-size {batch_size}: must be ≥ 1")
-    model_dir, config, results_dir = resolve_model(model, config)
+    model_dir, config, results_dir = resolve_model(model, config, overrides)
     into_run = None if out else _run_of(results_dir)  # results go into a run directory: be its one writer meanwhile
     if out:
         results_dir = Path(out)

@@ -8,6 +8,7 @@ error naming its file (or override) and the field, with a "did you mean" hint.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import typing
 from importlib import resources
@@ -153,7 +154,13 @@ def resolve(
         data = _deep_merge(data, file_data)
     if extra:
         data = _deep_merge(data, extra)
+    return with_overrides(data, overrides, where="config")
+
+
+def with_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...], where: str) -> RunConfig:
+    """``--set`` overrides applied to plain config data (a copy; every key checked), then the checked config."""
+    data = copy.deepcopy(data)
     for text in overrides:
         path_parts, value = parse_override(text)
         _set_path(data, path_parts, value, f"--set {text}")
-    return from_dict(data, where="config")
+    return from_dict(data, where=where)

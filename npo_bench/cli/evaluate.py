@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from npo_bench.cli.common import (
     add_benchmark_data_options,
@@ -32,7 +33,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_options(ev)
-    ev.add_argument("--model", required=True, metavar="DIR|RUN", help="HF model dir, checkpoint dir or run dir")
+    ev.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR|RUN",
+        help="HF model dir, checkpoint dir or run dir (a run: its own config, --set on top)",
+    )
     ev.add_argument("--benchmarks", default="synthetic", help="comma-separated names, or all [%(default)s]")
     ev.add_argument("--limit", type=int, help="evaluate only the first N items (for quick checks)")
     ev.add_argument("--batch-size", type=int, help="prompts per generation batch (eval.batch_size)")
@@ -63,11 +69,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         benchmark_settings,
         data_paths,
         evaluate_model,
+        is_run_dir,
         judge_config,
         pairs,
     )
 
     config = resolved_config(args)
+    ignored = [
+        flag
+        for flag, value in (("--preset", args.preset), ("--method", args.method), ("--config", args.config))
+        if value
+    ]
+    if ignored and is_run_dir(Path(args.model)):
+        print(
+            f"[eval] {args.model} is a run: evaluated with its own config.yaml (--set applies on top); "
+            f"{', '.join(ignored)} ignored",
+            file=sys.stderr,
+        )
     judge = judge_config(args.judge_url, args.judge_model, args.judge_key_env, args.judge_cache)
     results = evaluate_model(
         config,
@@ -81,6 +99,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         skip_bad=args.skip_bad,
         judge=judge,
         settings=benchmark_settings(args.option),
+        overrides=args.overrides,
     )
     for name, result in results.items():
         print(f"{name}:")

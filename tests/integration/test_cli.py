@@ -52,6 +52,12 @@ def test_micro_run_eval_and_resume_through_the_cli(micro_base, tmp_path, capsys)
     assert main(["eval", "--model", str(run), "--benchmarks", "synthetic", "--limit", "8"]) == 0
     assert "accuracy" in capsys.readouterr().out
     assert len(json.loads((run / "eval" / "synthetic.json").read_text())["items"]) == 8 * 4
+    # --set applies on top of the run's own config (it was once silently dropped for a run); --preset is ignored, said
+    args = ["eval", "--model", str(run), "--limit", "8", "--set", "eval.samples=2", "--preset", "tiny-cpu"]
+    assert main([*args, "--out", str(tmp_path / "two")]) == 0
+    assert "--preset ignored" in capsys.readouterr().err
+    items = json.loads((tmp_path / "two" / "synthetic.json").read_text())["items"]
+    assert len(items) == 8 * 2 and sorted({item["sample"] for item in items}) == [0, 1]
 
     assert main(["run", "--resume", str(run)]) == 0  # a finished run resumes to the same end
     capsys.readouterr()
