@@ -37,6 +37,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     qvs.add_argument("--n", type=int, help="samples per prompt (default: the run's rollout.n)")
     qvs.add_argument("--out", metavar="DIR", help="where qvs.json and qvs.png go [RUN/analysis]")
     qvs.set_defaults(handler=cmd_analyze)
+    samples = analyses.add_parser(
+        "samples",
+        help="pass@k and maj@k per family from evaluations with several samples per item (sharpen or learn?)",
+        description=cmd_analyze_samples.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    samples.add_argument("evals", nargs="+", metavar="EVAL_JSON", help="eval/<benchmark>.json files (one table each)")
+    samples.add_argument(
+        "--k", default="1,4,16", help="comma-separated k for pass@k (those ≤ the samples) [%(default)s]"
+    )
+    samples.set_defaults(handler=cmd_analyze_samples)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -73,7 +84,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Analyses of a finished run: ``qvs`` measures Q(Δ), V(Δ) and S(Δ) = Q/V between its checkpoints (paper §5)."""
+    """Analyses of a finished run: ``qvs`` measures Q(Δ), V(Δ) and S(Δ) = Q/V between its checkpoints (paper §5);
+    ``samples`` reads pass@k and maj@k from evaluations with several samples per item."""
     from npo_bench.analysis.qvs_run import analyze_qvs, format_qvs
 
     deltas = [int(d) for d in args.deltas.split(",")] if args.deltas else None
@@ -87,3 +99,44 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     print(format_qvs(report))
     return 0
+
+
+def cmd_analyze_samples(args: argparse.Namespace) -> int:
+    """pass@k (unbiased, Chen et al. 2021) and maj@n per family and level from evaluations that drew n samples per
+    item, e.g. a base and a trained run evaluated the same way:
+
+      npo-bench eval --model BASE --split synthetic=val --set eval.samples=16 --set eval.temperature=1 \\
+          --set eval.top_p=1 --set eval.top_k=0 --out evals/base
+      npo-bench analyze samples evals/base/synthetic.json runs/NAME/eval/synthetic.json
+
+    pass@1 rising while pass@16 falls is RL sharpening what the model could already sample; maj@n near pass@1 says
+    the model has no consistent answer, so its correct samples are guesses."""
+    from npo_bench.analysis.samples import format_stats, sample_stats
+
+    try:
+        ks = [int(k) for k in args.k.split(",") if k.strip()]
+    except ValueError:
+        raise UserError(f"--k {args.k!r}: expected comma-separated integers, e.g. 1,4,16") from None
+    for path in map(Path, args.evals):
+        print(format_stats(sample_stats(_eval_items(path), ks), str(path)))
+    return 0
+
+
+def _eval_items(path: Path) -> list[dict]:
+    """The items of an ``eval/<benchmark>.json``, each checked for the fields the analysis reads."""
+    import json
+
+    try:
+        items = json.loads(path.read_text())["items"]
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not JSON ({exc})") from None
+    except (KeyError, TypeError):
+        raise UserError(f"{path}: no 'items' list (an eval/<benchmark>.json written by npo-bench eval)") from None
+    if not isinstance(items, list):
+        raise UserError(f"{path}: 'items' is not a list")
+    for row, item in enumerate(items):
+        if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("correct"), bool):
+            raise UserError(f"{path}: item {row} lacks an 'id' or a true/false 'correct'")
+    return items

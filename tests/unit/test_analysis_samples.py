@@ -1,0 +1,71 @@
+"""pass@k and maj@k from evaluations with several samples per item (`npo-bench analyze samples`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from npo_bench.analysis.samples import majority_correct, pass_at_k, sample_stats
+from npo_bench.cli import main
+
+
+def test_pass_at_k_is_the_unbiased_estimator():
+    assert pass_at_k(16, 0, 4) == 0.0 and pass_at_k(16, 16, 1) == 1.0
+    assert pass_at_k(16, 4, 1) == pytest.approx(0.25)  # pass@1 is the fraction correct
+    assert pass_at_k(4, 1, 2) == pytest.approx(0.5)  # 1 − C(3,2)/C(4,2) = 1 − 3/6
+    assert pass_at_k(16, 1, 16) == 1.0  # all 16 samples drawn: the one correct is among them
+    with pytest.raises(ValueError):
+        pass_at_k(4, 1, 5)
+
+
+def test_the_majority_vote_breaks_ties_by_the_first_sampled_and_ignores_unextracted():
+    assert majority_correct(["3", "4", "4"], [True, False, False]) is False
+    assert majority_correct(["3", "4", "3", "4"], [True, False, True, False]) is True  # tie: "3" came first
+    assert majority_correct(["4", "3", "3", "4"], [False, True, True, False]) is False  # tie: "4" came first
+    assert majority_correct([None, None, "2"], [False, False, True]) is True
+    assert majority_correct([None, None], [False, False]) is False
+
+
+def _items(per_item):
+    rows = []
+    for i, (family, level, answers, gold) in enumerate(per_item):
+        for s, answer in enumerate(answers):
+            rows.append(
+                {"id": f"x/{i}", "sample": s, "family": family, "level": level, "extracted": answer,
+                 "correct": answer == gold}
+            )  # fmt: skip
+    return rows
+
+
+def test_sample_stats_per_group():
+    items = _items(
+        [
+            ("count", 1, ["2", "2", "3", "2"], "2"),  # 3/4 correct, majority right
+            ("count", 2, ["1", "5", "5", "4"], "1"),  # 1/4, majority wrong (a guess)
+            ("read", 1, ["7", "8", "9", "6"], "0"),  # never
+        ]
+    )
+    stats = {s.group: s for s in sample_stats(items, ks=[1, 2, 16])}
+    assert set(stats) == {"all", "family/count", "family/read", "level/1", "level/2"}
+    every = stats["all"]
+    assert every.items == 3 and every.samples == 4 and sorted(every.pass_at) == [1, 2]  # 16 > 4 samples: dropped
+    assert every.pass_at[1] == pytest.approx((0.75 + 0.25 + 0) / 3)
+    assert every.pass_at[2] == pytest.approx((1.0 + 0.5 + 0) / 3)  # 1 − C(1,2)/C(4,2) = 1; 1 − C(3,2)/C(4,2) = 0.5
+    assert every.maj == pytest.approx(1 / 3) and every.never == pytest.approx(1 / 3)
+    assert stats["family/count"].maj == 0.5 and stats["family/read"].never == 1.0
+    assert stats["level/1"].items == 2
+
+
+def test_the_cli_prints_a_table_and_names_a_bad_file(tmp_path, capsys):
+    good = tmp_path / "synthetic.json"
+    good.write_text(json.dumps({"items": _items([("count", 1, ["2", "2", "3", "2"], "2")])}))
+    assert main(["analyze", "samples", str(good), "--k", "1,4"]) == 0
+    out = capsys.readouterr().out
+    assert "pass@4" in out and "maj@4" in out and "family/count" in out
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"items": [{"id": "a", "correct": True}, {"id": "b"}]}))
+    assert main(["analyze", "samples", str(bad)]) == 2
+    assert "bad.json: item 1 lacks an 'id' or a true/false 'correct'" in capsys.readouterr().err
+    assert main(["analyze", "samples", str(tmp_path / "none.json")]) == 2
+    assert "none.json: no such file" in capsys.readouterr().err
