@@ -238,6 +238,11 @@ def evaluate_model(
         raise UserError(f"--batch-size {batch_size}: must be ≥ 1")
     model_dir, config, results_dir = resolve_model(model, config, overrides)
     into_run = None if out else _run_of(results_dir)  # results go into a run directory: be its one writer meanwhile
+    if into_run is not None and overrides:
+        raise UserError(
+            f"--set {' '.join(overrides)}: {results_dir} holds the run's own results under its own config; "
+            "give --out DIR for an evaluation with other settings"
+        )
     if out:
         results_dir = Path(out)
     with writer_lock(into_run):

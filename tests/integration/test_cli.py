@@ -54,6 +54,9 @@ def test_micro_run_eval_and_resume_through_the_cli(micro_base, tmp_path, capsys)
     assert len(json.loads((run / "eval" / "synthetic.json").read_text())["items"]) == 8 * 4
     # --set applies on top of the run's own config (it was once silently dropped for a run); --preset is ignored, said
     args = ["eval", "--model", str(run), "--limit", "8", "--set", "eval.samples=2", "--preset", "tiny-cpu"]
+    assert main(args) == 2  # not into RUN/eval, which holds the run's own results
+    assert "give --out DIR for an evaluation with other settings" in capsys.readouterr().err
+    assert len(json.loads((run / "eval" / "synthetic.json").read_text())["items"]) == 8 * 4  # untouched
     assert main([*args, "--out", str(tmp_path / "two")]) == 0
     assert "--preset ignored" in capsys.readouterr().err
     items = json.loads((tmp_path / "two" / "synthetic.json").read_text())["items"]
