@@ -86,6 +86,22 @@ def sample_stats(items: Iterable[dict[str, Any]], ks: Sequence[int]) -> list[Sam
     return stats
 
 
+def pass_curve(items: Iterable[dict[str, Any]]) -> dict[int, float]:
+    """k → mean pass@k over all items, for k = 1 … the fewest samples any item has (the curve `--plot` draws)."""
+    counts = [(len(samples), sum(bool(s["correct"]) for s in samples)) for samples in group_items(items).values()]
+    if not counts:
+        return {}
+    smallest = min(n for n, _ in counts)
+    return {k: sum(pass_at_k(n, c, k) for n, c in counts) / len(counts) for k in range(1, smallest + 1)}
+
+
+def curve_label(folder: str) -> str:
+    """The legend label of an evaluation in folder ``folder``: a comparison's run name ``METHOD-seedN-<hash>`` → the
+    method, so that seeds of one method share a curve; any other name as it is."""
+    head, sep, tail = folder.partition("-seed")
+    return head if sep and tail[:1].isdigit() else folder
+
+
 def _ordered_groups(per_item: list[tuple[list[str], int, int, bool]]) -> list[str]:
     seen: dict[str, None] = {}
     for groups, *_ in per_item:

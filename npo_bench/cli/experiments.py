@@ -47,6 +47,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     samples.add_argument(
         "--k", default="1,4,16", help="comma-separated k for pass@k (those ≤ the samples) [%(default)s]"
     )
+    samples.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="also draw pass@k against k: a curve per folder name (a comparison's METHOD-seedN-… runs: per method)",
+    )
     samples.set_defaults(handler=cmd_analyze_samples)
 
 
@@ -111,14 +116,22 @@ def cmd_analyze_samples(args: argparse.Namespace) -> int:
 
     pass@1 rising while pass@16 falls is RL sharpening what the model could already sample; maj@n near pass@1 says
     the model has no consistent answer, so its correct samples are guesses."""
-    from npo_bench.analysis.samples import format_stats, sample_stats
+    from npo_bench.analysis.samples import curve_label, format_stats, pass_curve, sample_stats
 
     try:
         ks = [int(k) for k in args.k.split(",") if k.strip()]
     except ValueError:
         raise UserError(f"--k {args.k!r}: expected comma-separated integers, e.g. 1,4,16") from None
+    curves: dict[str, list[dict[int, float]]] = {}
     for path in map(Path, args.evals):
-        print(format_stats(sample_stats(_eval_items(path), ks), str(path)))
+        items = _eval_items(path)
+        print(format_stats(sample_stats(items, ks), str(path)))
+        curves.setdefault(curve_label(path.resolve().parent.name), []).append(pass_curve(items))
+    if args.plot:
+        from npo_bench.analysis.samples_plot import plot_pass_curves
+
+        skipped = plot_pass_curves(curves, Path(args.plot))
+        print(skipped or f"plot: {args.plot}", file=sys.stderr if skipped else sys.stdout)
     return 0
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from npo_bench.analysis.samples import majority_correct, pass_at_k, sample_stats
+from npo_bench.analysis.samples import curve_label, majority_correct, pass_at_k, pass_curve, sample_stats
 from npo_bench.cli import main
 
 
@@ -57,12 +57,23 @@ def test_sample_stats_per_group():
     assert stats["level/1"].items == 2
 
 
+def test_the_pass_curve_runs_to_the_fewest_samples_and_methods_share_a_label():
+    items = _items([("count", 1, ["2", "2", "3", "2"], "2"), ("read", 1, ["7", "0", "9"], "0")])
+    curve = pass_curve(items)
+    assert sorted(curve) == [1, 2, 3]  # the read item has 3 samples
+    assert curve[1] == pytest.approx((0.75 + 1 / 3) / 2) and curve[3] == pytest.approx(1.0)
+    assert curve_label("npo_early-seed3-7aa5825f") == "npo_early" and curve_label("base") == "base"
+    assert curve_label("my-seedless-run") == "my-seedless-run"
+
+
 def test_the_cli_prints_a_table_and_names_a_bad_file(tmp_path, capsys):
-    good = tmp_path / "synthetic.json"
+    good = tmp_path / "grpo-seed0-abc" / "synthetic.json"
+    good.parent.mkdir()
     good.write_text(json.dumps({"items": _items([("count", 1, ["2", "2", "3", "2"], "2")])}))
-    assert main(["analyze", "samples", str(good), "--k", "1,4"]) == 0
+    assert main(["analyze", "samples", str(good), "--k", "1,4", "--plot", str(tmp_path / "p" / "passk.png")]) == 0
     out = capsys.readouterr().out
     assert "pass@4" in out and "maj@4" in out and "family/count" in out
+    assert (tmp_path / "p" / "passk.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"items": [{"id": "a", "correct": True}, {"id": "b"}]}))
     assert main(["analyze", "samples", str(bad)]) == 2
