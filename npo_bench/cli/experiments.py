@@ -110,9 +110,10 @@ def cmd_analyze_samples(args: argparse.Namespace) -> int:
     """pass@k (unbiased, Chen et al. 2021) and maj@n per family and level from evaluations that drew n samples per
     item, e.g. a base and a trained run evaluated the same way:
 
-      npo-bench eval --model BASE --split synthetic=val --set eval.samples=16 --set eval.temperature=1 \\
-          --set eval.top_p=1 --set eval.top_k=0 --out evals/base
-      npo-bench analyze samples evals/base/synthetic.json runs/NAME/eval/synthetic.json
+      S="--split synthetic=val --set eval.samples=16 --set eval.temperature=1 --set eval.top_p=1 --set eval.top_k=0"
+      npo-bench eval --model BASE $S --out evals/base
+      npo-bench eval --model runs/NAME $S --out evals/NAME
+      npo-bench analyze samples evals/base/synthetic.json evals/NAME/synthetic.json --plot passk.png
 
     pass@1 rising while pass@16 falls is RL sharpening what the model could already sample; maj@n near pass@1 says
     the model has no consistent answer, so its correct samples are guesses."""
@@ -143,6 +144,10 @@ def _eval_items(path: Path) -> list[dict]:
         items = json.loads(path.read_text())["items"]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: a folder; give the <benchmark>.json inside it") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not JSON ({exc})") from None
     except (KeyError, TypeError):

@@ -80,3 +80,5 @@ def test_the_cli_prints_a_table_and_names_a_bad_file(tmp_path, capsys):
     assert "bad.json: item 1 lacks an 'id' or a true/false 'correct'" in capsys.readouterr().err
     assert main(["analyze", "samples", str(tmp_path / "none.json")]) == 2
     assert "none.json: no such file" in capsys.readouterr().err
+    assert main(["analyze", "samples", str(tmp_path)]) == 2
+    assert "a folder; give the <benchmark>.json inside it" in capsys.readouterr().err
