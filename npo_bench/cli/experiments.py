@@ -129,7 +129,7 @@ def cmd_analyze_samples(args: argparse.Namespace) -> int:
         print(format_stats(sample_stats(items, ks), str(path)))
         curves.setdefault(curve_label(path.resolve().parent.name), []).append(pass_curve(items))
     if args.plot:
-        from npo_bench.analysis.samples_plot import plot_pass_curves
+        from npo_bench.compare.plots import plot_pass_curves
 
         skipped = plot_pass_curves(curves, Path(args.plot))
         print(skipped or f"plot: {args.plot}", file=sys.stderr if skipped else sys.stdout)
