@@ -56,14 +56,17 @@ def group_items(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any
     return by_id
 
 
-def sample_stats(items: Iterable[dict[str, Any]], ks: Sequence[int]) -> list[SampleStats]:
-    """Per group (all items, each ``family``, each ``level`` where the items carry them): pass@k for each k ≤ the
+def sample_stats(
+    items: Iterable[dict[str, Any]], ks: Sequence[int], by: Sequence[str] = ("family", "level")
+) -> list[SampleStats]:
+    """Per group — all items, and each value of each field in ``by`` that the items carry (the synthetic task's
+    ``family`` and ``level``; a paper benchmark's record fields, e.g. MMStar's ``category``) — pass@k for each k ≤ the
     samples per item, maj@n and the fraction at 0/n."""
     per_item = []
     for samples in group_items(items).values():
         n, c = len(samples), sum(bool(s["correct"]) for s in samples)
         first = samples[0]
-        groups = ["all"] + [f"{key}/{first[key]}" for key in ("family", "level") if first.get(key) is not None]
+        groups = ["all"] + [f"{key}/{first[key]}" for key in by if first.get(key) is not None]
         maj = majority_correct([s.get("extracted") for s in samples], [bool(s["correct"]) for s in samples])
         per_item.append((groups, n, c, maj))
     if not per_item:

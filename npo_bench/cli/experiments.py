@@ -48,6 +48,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--k", default="1,4,16", help="comma-separated k for pass@k (those ≤ the samples) [%(default)s]"
     )
     samples.add_argument(
+        "--by",
+        default="family,level",
+        help="item fields to group by, comma-separated (a benchmark's record fields, e.g. category) [%(default)s]",
+    )
+    samples.add_argument(
         "--plot",
         metavar="PNG",
         help="also draw pass@k against k: a curve per folder name (a comparison's METHOD-seedN-… runs: per method)",
@@ -107,8 +112,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze_samples(args: argparse.Namespace) -> int:
-    """pass@k (unbiased, Chen et al. 2021) and maj@n per family and level from evaluations that drew n samples per
-    item, e.g. a base and a trained run evaluated the same way:
+    """pass@k (unbiased, Chen et al. 2021) and maj@n per family and level (``--by``) from evaluations that drew n
+    samples per item, e.g. a base and a trained run evaluated the same way:
 
       S="--split synthetic=val --set eval.samples=16 --set eval.temperature=1 --set eval.top_p=1 --set eval.top_k=0"
       npo-bench eval --model BASE $S --out evals/base
@@ -126,7 +131,7 @@ def cmd_analyze_samples(args: argparse.Namespace) -> int:
     curves: dict[str, list[dict[int, float]]] = {}
     for path in map(Path, args.evals):
         items = _eval_items(path)
-        print(format_stats(sample_stats(items, ks), str(path)))
+        print(format_stats(sample_stats(items, ks, by=[f.strip() for f in args.by.split(",") if f.strip()]), str(path)))
         curves.setdefault(curve_label(path.resolve().parent.name), []).append(pass_curve(items))
     if args.plot:
         from npo_bench.compare.plots import plot_pass_curves

@@ -55,6 +55,9 @@ def test_sample_stats_per_group():
     assert every.maj == pytest.approx(1 / 3) and every.never == pytest.approx(1 / 3)
     assert stats["family/count"].maj == 0.5 and stats["family/read"].never == 1.0
     assert stats["level/1"].items == 2
+    only_family = [s.group for s in sample_stats(items, ks=[1], by=["family"])]
+    assert only_family == ["all", "family/count", "family/read"]  # another benchmark groups by its own fields
+    assert [s.group for s in sample_stats(items, ks=[1], by=["category"])] == ["all"]  # absent field: no groups
 
 
 def test_the_pass_curve_runs_to_the_fewest_samples_and_methods_share_a_label():
