@@ -63,8 +63,7 @@ def sample_stats(
     ``family`` and ``level``; a paper benchmark's record fields, e.g. MMStar's ``category``) — pass@k for each k ≤ the
     samples per item, maj@n and the fraction at 0/n."""
     per_item = []
-    for samples in group_items(items).values():
-        n, c = len(samples), sum(bool(s["correct"]) for s in samples)
+    for samples, n, c in _counted(items):
         first = samples[0]
         groups = ["all"] + [f"{key}/{first[key]}" for key in by if first.get(key) is not None]
         maj = majority_correct([s.get("extracted") for s in samples], [bool(s["correct"]) for s in samples])
@@ -91,11 +90,18 @@ def sample_stats(
 
 def pass_curve(items: Iterable[dict[str, Any]]) -> dict[int, float]:
     """k → mean pass@k over all items, for k = 1 … the fewest samples any item has (the curve `--plot` draws)."""
-    counts = [(len(samples), sum(bool(s["correct"]) for s in samples)) for samples in group_items(items).values()]
+    counts = [(n, c) for _, n, c in _counted(items)]
     if not counts:
         return {}
     smallest = min(n for n, _ in counts)
     return {k: sum(pass_at_k(n, c, k) for n, c in counts) / len(counts) for k in range(1, smallest + 1)}
+
+
+def _counted(items: Iterable[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], int, int]]:
+    """(samples, n, c) per item: its samples in file order, how many, how many correct."""
+    return [
+        (samples, len(samples), sum(bool(s["correct"]) for s in samples)) for samples in group_items(items).values()
+    ]
 
 
 def curve_label(folder: str) -> str:

@@ -128,10 +128,11 @@ def cmd_analyze_samples(args: argparse.Namespace) -> int:
         ks = [int(k) for k in args.k.split(",") if k.strip()]
     except ValueError:
         raise UserError(f"--k {args.k!r}: expected comma-separated integers, e.g. 1,4,16") from None
+    by = [field.strip() for field in args.by.split(",") if field.strip()]
     curves: dict[str, list[dict[int, float]]] = {}
     for path in map(Path, args.evals):
         items = _eval_items(path)
-        print(format_stats(sample_stats(items, ks, by=[f.strip() for f in args.by.split(",") if f.strip()]), str(path)))
+        print(format_stats(sample_stats(items, ks, by=by), str(path)))
         curves.setdefault(curve_label(path.resolve().parent.name), []).append(pass_curve(items))
     if args.plot:
         from npo_bench.compare.plots import plot_pass_curves

@@ -120,7 +120,9 @@ def _run_shape(costs: StepCosts, config: dict[str, Any]) -> tuple[int, float, fl
     return steps, shape, costs.setup_s + evaluations(steps, int(trainer["eval_every"])) * costs.eval_s * items
 
 
-def fitted_step_s(costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1, method: str = "") -> float:
+def fitted_step_s(
+    costs: StepCosts, wall_s: float, config: dict[str, Any], jobs: int = 1, method: str | None = None
+) -> float:
     """Seconds per guided step that a finished run's wall implies: :func:`run_seconds` solved for ``step_s``.
 
     The inverse of :func:`run_seconds` (same setup, evaluation and slowdown terms, same rollout-shape scaling), so a
